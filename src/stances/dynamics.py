@@ -1,0 +1,195 @@
+"""The update rules, on numpy arrays. No I/O, no Mesa.
+
+State: ``R`` of shape (K, N, N): K ensemble members, N actors. ``R[k, i, j]`` is how actor i
+regards actor j in member k, in [-1, 1]; the diagonal is unused and stays 0.
+
+An event of Goldstein weight g in [-10, 10] and intensity w >= 0 has strength s = w * g / 10.
+Every score moves by a *saturating* step: a move of rate r in [-1, 1] on a score x gives
+x + r * (1 - x) when r > 0 and x + r * (1 + x) when r < 0, so no score ever leaves [-1, 1]
+(the rate is the product of a coefficient and the strength, clipped to [-1, 1]).
+
+All rates of one event are computed from the state before the event; a score touched more
+than once by the same event (an observer of a meeting of three) takes its moves in turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stances.catalogue import Form
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """How strongly each party to an event responds (dimensionless, each in [0, 1]).
+
+    kappa_target: the target's view of the actor moves by this share of the strength.
+    kappa_actor: the actor's view of the target (acting shapes the actor too).
+    kappa_observer: a third party's view of the actor, signed by its view of the target.
+    kappa_parties: each pair of parties to a meeting or mediation, both directions.
+    kappa_credit: the parties' view of a mediator.
+    """
+
+    kappa_target: float = 0.5
+    kappa_actor: float = 0.25
+    kappa_observer: float = 0.15
+    kappa_parties: float = 0.4
+    kappa_credit: float = 0.3
+
+
+@dataclass(frozen=True)
+class Act:
+    """One event as the dynamics sees it.
+
+    form: who is affected (see ``catalogue.Form``).
+    actor: index of the acting actor (the mediator, for a mediation).
+    others: index of the target (directed, symmetric) or indices of the parties.
+    strength: s = intensity * goldstein / 10, per member: shape (K,) (0 = no event there).
+    """
+
+    form: Form
+    actor: int
+    others: tuple[int, ...]
+    strength: np.ndarray
+
+    @property
+    def participants(self) -> tuple[int, ...]:
+        """Every actor taking part; the others are the observers."""
+        return (self.actor, *self.others)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The scores an event changes: cells (rows[m], cols[m]) go from before[:, m] to after[:, m].
+
+    before and after have shape (K, M); a cell appears once, in the order first touched.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def delta(self) -> np.ndarray:
+        """after - before, shape (K, M)."""
+        return self.after - self.before
+
+
+def saturating_move(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Move scores x toward +1 (rate > 0) or -1 (rate < 0) by |rate| of the remaining room.
+
+    rate is clipped to [-1, 1], so the result stays in [-1, 1] whenever x does.
+    """
+    r = np.clip(rate, -1.0, 1.0)
+    return x + np.where(r > 0, r * (1.0 - x), r * (1.0 + x))
+
+
+# A move: scores R[:, rows, col] take a saturating step of the given rate (shape (K, len(rows))).
+_Move = tuple[np.ndarray, int, np.ndarray]
+
+
+def _observers(n: int, participants: tuple[int, ...]) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[list(participants)] = False
+    return np.flatnonzero(mask)
+
+
+def _directed_moves(R: np.ndarray, a: int, b: int, s: np.ndarray, c: Coefficients, obs):
+    """Actor a acts on target b with strength s: the target, the actor and the observers move."""
+    one = np.ones(1, dtype=np.intp)
+    return [
+        (one * b, a, (c.kappa_target * s)[:, None]),
+        (one * a, b, (c.kappa_actor * s)[:, None]),
+        # helping my friend raises my view of you; attacking my friend lowers it
+        (obs, a, c.kappa_observer * s[:, None] * R[:, obs, b]),
+    ]
+
+
+def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, obs):
+    """A joint act of parties p and q: both directions move, observers judge each by the other."""
+    one = np.ones(1, dtype=np.intp)
+    return [
+        (one * p, q, (c.kappa_parties * s)[:, None]),
+        (one * q, p, (c.kappa_parties * s)[:, None]),
+        (obs, p, c.kappa_observer * s[:, None] * R[:, obs, q]),
+        (obs, q, c.kappa_observer * s[:, None] * R[:, obs, p]),
+    ]
+
+
+def moves_for(R: np.ndarray, act: Act, c: Coefficients) -> list[_Move]:
+    """Every saturating move the act causes, all rates computed from the state R."""
+    s = np.asarray(act.strength, dtype=float)
+    obs = _observers(R.shape[1], act.participants)
+    a = act.actor
+    if act.form is Form.DIRECTED:
+        return _directed_moves(R, a, act.others[0], s, c, obs)
+    if act.form is Form.SYMMETRIC:
+        b = act.others[0]
+        return _directed_moves(R, a, b, s, c, obs) + _directed_moves(R, b, a, s, c, obs)
+    if act.form is Form.MEETING:
+        people = act.participants
+        return [
+            move
+            for i, p in enumerate(people)
+            for q in people[i + 1 :]
+            for move in _pair_moves(R, p, q, s, c, obs)
+        ]
+    if act.form is Form.MEDIATION:
+        p, q = act.others
+        one = np.ones(1, dtype=np.intp)
+        credit = (c.kappa_credit * s)[:, None]
+        return [*_pair_moves(R, p, q, s, c, obs), (one * p, a, credit), (one * q, a, credit)]
+    raise ValueError(f"unknown form {act.form!r}")
+
+
+def changes_of(R: np.ndarray, act: Act, c: Coefficients) -> Changes:
+    """What applying the act to R would change, without changing R.
+
+    Cost grows with the number of cells touched (about 2N for a directed event), not with N².
+    """
+    moves = moves_for(R, act, c)
+    cells: dict[tuple[int, int], int] = {}
+    for rows, col, _ in moves:
+        for row in rows.tolist():
+            cells.setdefault((row, col), len(cells))
+    rows = np.fromiter((rc[0] for rc in cells), dtype=np.intp, count=len(cells))
+    cols = np.fromiter((rc[1] for rc in cells), dtype=np.intp, count=len(cells))
+    before = R[:, rows, cols]
+    after = before.copy()
+    for move_rows, col, rate in moves:
+        idx = [cells[(row, col)] for row in move_rows.tolist()]
+        after[:, idx] = saturating_move(after[:, idx], rate)
+    return Changes(rows, cols, before, after)
+
+
+def apply_changes(R: np.ndarray, changes: Changes) -> None:
+    """Write the changes into R in place."""
+    R[:, changes.rows, changes.cols] = changes.after
+
+
+def apply_act(R: np.ndarray, act: Act, c: Coefficients) -> Changes:
+    """Apply the act to R in place and return what it changed."""
+    changes = changes_of(R, act, c)
+    apply_changes(R, changes)
+    return changes
+
+
+def decay_factor(step_days: float | np.ndarray, half_life_days: float) -> float | np.ndarray:
+    """The share of the gap to baseline left after step_days: 2 ** (-step_days / half_life_days)."""
+    return np.exp2(-np.asarray(step_days, dtype=float) / half_life_days)
+
+
+def decay(R: np.ndarray, B: np.ndarray, factor: float | np.ndarray) -> None:
+    """Relax R toward the baseline B in place: R <- B + (R - B) * factor.
+
+    factor is a scalar or one value per member, shape (K,).
+    """
+    f = np.asarray(factor, dtype=float)
+    if f.ndim:
+        f = f[:, None, None]
+    R -= B
+    R *= f
+    R += B

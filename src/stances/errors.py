@@ -1,0 +1,53 @@
+"""Problems found in input files, reported all at once as ``file:line:col: where: message``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where something stands in a file; line and col count from 1."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where it is, which key, and what is wrong."""
+
+    pos: Position
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.pos}: {self.where}: {self.message}"
+            if self.where
+            else f"{self.pos}: {self.message}"
+        )
+
+
+class ScenarioError(Exception):
+    """Raised with every problem found in a scenario (and the files it extends)."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(set(problems), key=lambda p: (p.pos, p.where, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    if not match:
+        lowered = {str(c).lower(): str(c) for c in candidates}
+        if str(word).lower() in lowered:
+            match = [lowered[str(word).lower()]]
+    return f" (did you mean '{match[0]}'?)" if match else ""

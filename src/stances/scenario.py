@@ -1,0 +1,1099 @@
+"""Scenario files: YAML 1.2 with positions, `extends` resolution, validation, the Scenario object.
+
+Data flows one way: file(s) -> ``Doc`` (plain data + where each value stands) -> resolved ``Doc``
+(``extends``, ``remove``, ``add``, ``replace``, ``set`` applied) -> validated ``Scenario``.
+Every problem found on the way is collected and raised together as a ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from stances.catalogue import EventType, Form, cameo_table, cameo_type, named_types
+from stances.errors import Position, Problem, ScenarioError, suggest
+from stances.timegrid import StepSpec, parse_step, step_dates
+
+KeyPath = tuple[str | int, ...]
+
+# --------------------------------------------------------------------------------------------
+# YAML with positions
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor that keeps dates as text, so that we parse (and report) them."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")  # ruamel.yaml reads YAML 1.2 by default: `NO` stays a string
+    y.Constructor = _Constructor
+    return y
+
+
+@dataclass
+class Doc:
+    """Plain data read from YAML, with the position of every value and every mapping key."""
+
+    data: dict[str, Any]
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def position(self, path: KeyPath, *, key: bool = False) -> Position:
+        """Where the value (or, with key=True, the key) at path stands; else its nearest parent."""
+        if key and path in self.keys:
+            return self.keys[path]
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.values:
+                return self.values[path[:n]]
+        return Position(str(self.files[0]) if self.files else "<input>")
+
+    def subtree(self, path: KeyPath) -> tuple[dict[KeyPath, Position], dict[KeyPath, Position]]:
+        """The positions under path, keyed by the rest of their path."""
+        n = len(path)
+        return (
+            {p[n:]: v for p, v in self.values.items() if p[:n] == path},
+            {p[n:]: v for p, v in self.keys.items() if p[:n] == path},
+        )
+
+    def graft(self, path: KeyPath, positions: tuple[dict, dict]) -> None:
+        """Replace the positions under path by the given subtree positions."""
+        self.drop(path)
+        values, keys = positions
+        self.values.update({path + p: v for p, v in values.items()})
+        self.keys.update({path + p: v for p, v in keys.items()})
+
+    def drop(self, path: KeyPath) -> None:
+        """Forget the positions under path."""
+        n = len(path)
+        self.values = {p: v for p, v in self.values.items() if p[:n] != path}
+        self.keys = {p: v for p, v in self.keys.items() if p[:n] != path or p == path}
+        self.keys.pop(path, None)
+
+
+def _plain(node: Any, path: KeyPath, file: str, doc: Doc) -> Any:
+    """Turn ruamel's node into plain Python, recording positions (1-based) in doc."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for k in node:
+            key = str(k)
+            kl, kc = node.lc.key(k)
+            vl, vc = node.lc.value(k)
+            doc.keys[(*path, key)] = Position(file, kl + 1, kc + 1)
+            doc.values[(*path, key)] = Position(file, vl + 1, vc + 1)
+            out[key] = _plain(node[k], (*path, key), file, doc)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for i, item in enumerate(node):
+            il, ic = node.lc.item(i)
+            doc.values[(*path, i)] = Position(file, il + 1, ic + 1)
+            out_list.append(_plain(item, (*path, i), file, doc))
+        return out_list
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def parse_yaml(text: str, file: str) -> Doc:
+    """Read YAML text into a Doc whose positions name file; ScenarioError on bad YAML."""
+    try:
+        node = _yaml().load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        what = " ".join(s for s in (exc.context, exc.problem) if s)
+        raise ScenarioError(
+            [Problem(Position(file, line, col), "", f"not valid YAML: {what}")]
+        ) from None
+    except YAMLError as exc:
+        raise ScenarioError([Problem(Position(file), "", f"not valid YAML: {exc}")]) from None
+    doc = Doc(data={})
+    if not isinstance(node, CommentedMap):
+        got = "an empty file" if node is None else f"a {type(node).__name__}"
+        raise ScenarioError(
+            [Problem(Position(file, 1, 1), "", f"expected a mapping, got {got}")]
+        )
+    doc.values[()] = Position(file, 1, 1)
+    doc.data = _plain(node, (), file, doc)
+    return doc
+
+
+def read_yaml(path: Path) -> Doc:
+    """Read one YAML file into a Doc; ScenarioError if it is missing or not valid YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(Position(str(path)), "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            [Problem(Position(str(path)), "", f"cannot read the file: {exc}")]
+        ) from None
+    doc = parse_yaml(text, str(path))
+    doc.files = [path]
+    return doc
+
+
+# --------------------------------------------------------------------------------------------
+# extends / remove / add / replace / set
+
+WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
+MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types")
+SETTABLE = ("title", "description", "seed", *MERGED_SECTIONS)
+
+
+def _where(doc: Doc, path: KeyPath) -> str:
+    """A key path in words: events[paktika-strike].date, relations['CHN <-> PAK']."""
+    out = ""
+    node: Any = doc.data
+    for part in path:
+        if isinstance(part, int):
+            ident = (
+                node[part].get("id")
+                if isinstance(node, list) and part < len(node) and isinstance(node[part], dict)
+                else None
+            )
+            out += f"[{ident}]" if isinstance(ident, str) else f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"['{part}']"
+        node = (
+            node.get(part)
+            if isinstance(node, dict)
+            else (
+                node[part]
+                if isinstance(node, list) and isinstance(part, int) and part < len(node)
+                else None
+            )
+        )
+    return out
+
+
+def _problem(doc: Doc, path: KeyPath, message: str, *, key: bool = False) -> Problem:
+    return Problem(doc.position(path, key=key), _where(doc, path), message)
+
+
+def _event_index(doc: Doc) -> dict[str, int]:
+    events = doc.data.get("events")
+    if not isinstance(events, list):
+        return {}
+    return {
+        e["id"]: i
+        for i, e in enumerate(events)
+        if isinstance(e, dict) and isinstance(e.get("id"), str)
+    }
+
+
+def resolve(path: Path | str, cli_sets: Mapping[str, str] | None = None) -> Doc:
+    """Read path and every file it extends, apply the what-if keys, then command-line sets."""
+    doc = _resolve(Path(path), ())
+    if cli_sets:
+        _apply_cli_sets(doc, cli_sets)
+    return doc
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> Doc:
+    child = read_yaml(path)
+    parent_ref = child.data.get("extends")
+    if parent_ref is None:
+        problems = [
+            _problem(child, (k,), f"'{k}:' only makes sense in a file with 'extends:'", key=True)
+            for k in WHAT_IF_KEYS[1:]
+            if k in child.data
+        ]
+        if problems:
+            raise ScenarioError(problems)
+        return child
+    if not isinstance(parent_ref, str):
+        raise ScenarioError([_problem(child, ("extends",), "expected the path of a scenario file")])
+    parent_path = path.parent / parent_ref
+    here = path.resolve()
+    if parent_path.resolve() in (*chain, here):
+        names = " -> ".join(p.name for p in (*chain, here, parent_path.resolve()))
+        raise ScenarioError([_problem(child, ("extends",), f"extends makes a cycle: {names}")])
+    if not parent_path.is_file():
+        raise ScenarioError(
+            [
+                _problem(
+                    child,
+                    ("extends",),
+                    f"no such file: {parent_path} (paths are relative to this file)",
+                )
+            ]
+        )
+    parent = _resolve(parent_path, (*chain, here))
+    return _merge(parent, child)
+
+
+def _merge(parent: Doc, child: Doc) -> Doc:
+    """The parent with the child's keys and what-if operations applied."""
+    doc = Doc(
+        copy.deepcopy(parent.data),
+        dict(parent.values),
+        dict(parent.keys),
+        [*child.files, *parent.files],
+    )
+    problems: list[Problem] = []
+    for key, value in child.data.items():
+        if key in WHAT_IF_KEYS:
+            continue
+        if key == "events":
+            problems.append(
+                _problem(
+                    child,
+                    (key,),
+                    "a file that extends another adds events with 'add:' (and drops them with 'remove:')",
+                    key=True,
+                )
+            )
+        elif (
+            key in MERGED_SECTIONS
+            and isinstance(value, dict)
+            and isinstance(doc.data.get(key), dict)
+        ):
+            for sub, subvalue in value.items():
+                doc.data[key][sub] = subvalue
+                doc.graft((key, sub), child.subtree((key, sub)))
+                doc.keys[(key, sub)] = child.keys[(key, sub)]
+        else:
+            doc.data[key] = value
+            doc.graft((key,), child.subtree((key,)))
+            doc.keys[(key,)] = child.keys[(key,)]
+    problems += _remove(doc, child)
+    problems += _replace(doc, child)
+    problems += _add(doc, child)
+    problems += _apply_file_sets(doc, child)
+    if problems:
+        raise ScenarioError(problems)
+    return doc
+
+
+def _id_list(child: Doc, key: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    value = child.data.get(key)
+    if value is None:
+        return [], []
+    if not isinstance(value, list):
+        return [], [_problem(child, (key,), "expected a list")]
+    return list(enumerate(value)), []
+
+
+def _remove(doc: Doc, child: Doc) -> list[Problem]:
+    items, problems = _id_list(child, "remove")
+    for i, ident in items:
+        index = _event_index(doc)
+        if not isinstance(ident, str):
+            problems.append(_problem(child, ("remove", i), "expected an event id"))
+        elif ident not in index:
+            problems.append(
+                _problem(
+                    child,
+                    ("remove", i),
+                    f"no inherited event has id '{ident}'" + suggest(ident, index),
+                )
+            )
+        else:
+            _delete_event(doc, index[ident])
+    return problems
+
+
+def _delete_event(doc: Doc, i: int) -> None:
+    events = doc.data["events"]
+    later = [doc.subtree(("events", j)) for j in range(i + 1, len(events))]
+    del events[i]
+    for j in range(i, len(events) + 1):
+        doc.drop(("events", j))
+    for offset, positions in enumerate(later):
+        doc.graft(("events", i + offset), positions)
+        doc.values[("events", i + offset)] = positions[0].get((), doc.position(("events",)))
+
+
+def _replace(doc: Doc, child: Doc) -> list[Problem]:
+    items, problems = _id_list(child, "replace")
+    for i, patch in items:
+        index = _event_index(doc)
+        ident = patch.get("id") if isinstance(patch, dict) else None
+        if not isinstance(ident, str):
+            problems.append(
+                _problem(
+                    child,
+                    ("replace", i),
+                    "expected a mapping with the 'id' of an inherited event and the fields to change",
+                )
+            )
+            continue
+        if ident not in index:
+            problems.append(
+                _problem(
+                    child,
+                    ("replace", i, "id"),
+                    f"no inherited event has id '{ident}'" + suggest(ident, index),
+                )
+            )
+            continue
+        j = index[ident]
+        for key, value in patch.items():
+            if key == "id":
+                continue
+            if value is None:
+                doc.data["events"][j].pop(key, None)
+                doc.drop(("events", j, key))
+            else:
+                doc.data["events"][j][key] = value
+                doc.graft(("events", j, key), child.subtree(("replace", i, key)))
+                doc.keys[("events", j, key)] = child.keys[("replace", i, key)]
+    return problems
+
+
+def _add(doc: Doc, child: Doc) -> list[Problem]:
+    items, problems = _id_list(child, "add")
+    events = doc.data.setdefault("events", [])
+    for i, event in items:
+        events.append(event)
+        doc.graft(("events", len(events) - 1), child.subtree(("add", i)))
+    return problems
+
+
+def _set_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
+    """The key path a dotted `set:` key names, or None and the reason."""
+    section, _, rest = dotted.partition(".")
+    if section not in SETTABLE:
+        return (
+            None,
+            f"cannot set '{dotted}': '{section}' is not a section that can be set"
+            + suggest(section, SETTABLE),
+        )
+    if section in ("title", "description", "seed"):
+        return ((section,), "") if not rest else (None, f"'{section}' has no keys inside it")
+    if not rest:
+        return None, f"say which key of '{section}' to set, e.g. '{section}.<key>'"
+    if section in ("relations", "baseline"):
+        return (section, rest), ""
+    return (section, *rest.split(".")), ""
+
+
+def _set_value(doc: Doc, path: KeyPath, value: Any) -> None:
+    node = doc.data
+    for part in path[:-1]:
+        node = node.setdefault(part, {}) if isinstance(node, dict) else node
+        if not isinstance(node, dict):
+            return
+    node[path[-1]] = value
+
+
+def _apply_file_sets(doc: Doc, child: Doc) -> list[Problem]:
+    sets = child.data.get("set")
+    if sets is None:
+        return []
+    if not isinstance(sets, dict):
+        return [
+            _problem(
+                child,
+                ("set",),
+                "expected a mapping of dotted keys to values, e.g. parameters.memory_half_life: 52 weeks",
+            )
+        ]
+    problems = []
+    for dotted, value in sets.items():
+        path, why = _set_path(doc, dotted)
+        if path is None:
+            problems.append(_problem(child, ("set", dotted), why, key=True))
+            continue
+        _set_value(doc, path, value)
+        doc.graft(path, child.subtree(("set", dotted)))
+        doc.keys[path] = child.keys[("set", dotted)]
+    return problems
+
+
+def parse_cli_set(text: str) -> tuple[str, str]:
+    """Split 'KEY=VALUE' from the command line; ValueError with the reason if it is not."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(
+            f"--set {text!r}: expected KEY=VALUE, e.g. --set parameters.memory_half_life='52 weeks'"
+        )
+    return key.strip(), value.strip()
+
+
+def _apply_cli_sets(doc: Doc, sets: Mapping[str, str]) -> None:
+    problems = []
+    for dotted, text in sets.items():
+        where = Position(f"--set {dotted}")
+        path, why = _set_path(doc, dotted)
+        if path is None:
+            problems.append(Problem(where, "", why))
+            continue
+        try:
+            value = _yaml().load(io.StringIO(f"v: {text}"))["v"] if text else None
+        except YAMLError as exc:
+            problems.append(Problem(where, "", f"cannot read the value {text!r}: {exc}"))
+            continue
+        scratch = Doc({"v": None})
+        _set_value(doc, path, _plain(value, ("v",), where.file, scratch))
+        doc.drop(path)
+        doc.values[path] = where
+        doc.keys[path] = where
+    if problems:
+        raise ScenarioError(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# The file format (pydantic models mirror the YAML; positions come from the Doc)
+
+_DURATION_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time as written ("26 weeks") and in days (months are 365.25/12 days)."""
+
+    text: str
+    days: float
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(value: Any) -> Duration:
+    """'26 weeks', '182 days', '6 months', '1 year' -> Duration; ValueError otherwise."""
+    if isinstance(value, Duration):
+        return value
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(day|week|month|year)s?\s*", str(value))
+    if isinstance(value, bool) or not isinstance(value, str) or not match:
+        raise ValueError(
+            f"expected a duration such as '26 weeks' (units: days, weeks, months, years), got {value!r}"
+        )
+    days = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if days <= 0:
+        raise ValueError(f"a duration must be longer than zero, got {value!r}")
+    return Duration(value.strip(), days)
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{value} is not a date: {exc}") from None
+
+
+def _cameo_code(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f'write CAMEO codes as quoted text, e.g. "{value:03d}": leading zeros matter'
+        )
+    if not isinstance(value, str):
+        raise ValueError(f"expected a CAMEO code as quoted text, got {value!r}")
+    if value not in cameo_table():
+        raise ValueError(
+            f"'{value}' is not a CAMEO code in the table" + suggest(value, cameo_table())
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+DurationField = Annotated[Duration, BeforeValidator(parse_duration)]
+StepField = Annotated[StepSpec, BeforeValidator(parse_step)]
+CameoCode = Annotated[str, BeforeValidator(_cameo_code)]
+Score = Annotated[float, Field(strict=True, ge=-1.0, le=1.0)]
+Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
+Text = Annotated[str, Field(strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class TimeSpec(_Strict):
+    """The window simulated: from start to end (inclusive), in steps of a day, week or month."""
+
+    start: IsoDate
+    end: IsoDate
+    step: StepField = parse_step("week")
+
+
+class ActorSpec(_Strict):
+    """An actor: its display name and, optionally, a note."""
+
+    name: Text
+    note: Text | None = None
+
+
+class Parameters(_Strict):
+    """Every constant of the dynamics, with its default. Coefficients are dimensionless, in [0, 1].
+
+    memory_half_life: how long until half of any departure from the baseline has faded.
+    kappa_target: share of an event's strength by which the target's view of the actor moves.
+    kappa_actor: share by which the actor's view of the target moves.
+    kappa_observer: share by which a third party's view of the actor moves, signed by how it
+        regards the target (helping my friend is good, helping my enemy bad).
+    kappa_parties: share by which parties to a meeting or mediation move toward each other.
+    kappa_credit: share by which the parties to a mediation credit the mediator.
+    """
+
+    memory_half_life: DurationField = parse_duration("26 weeks")
+    kappa_target: Share = 0.5
+    kappa_actor: Share = 0.25
+    kappa_observer: Share = 0.15
+    kappa_parties: Share = 0.4
+    kappa_credit: Share = 0.3
+
+
+class EventTypeSpec(_Strict):
+    """A scenario's own event type: a CAMEO code (weight from the table) and/or its own weight."""
+
+    cameo: CameoCode | None = None
+    goldstein: Annotated[float, Field(strict=True, ge=-10.0, le=10.0)] | None = None
+    form: Form = Form.DIRECTED
+    description: Text = ""
+
+
+class EventSpec(_Strict):
+    """One dated event as written in a file."""
+
+    id: Text
+    date: IsoDate
+    type: Text | None = None
+    cameo: CameoCode | None = None
+    form: Form | None = None
+    actor: Text
+    target: Text | None = None
+    parties: list[Text] | None = None
+    intensity: Annotated[float, Field(strict=True, ge=0.0, le=10.0)] = 1.0
+    cite: Text | None = None
+    note: Text | None = None
+
+
+# (section, type, required)
+SECTIONS: dict[str, tuple[Any, bool]] = {
+    "title": (Text, True),
+    "description": (Text | None, False),
+    "time": (TimeSpec, True),
+    "seed": (Annotated[int, Field(strict=True, ge=0)], False),
+    "actors": (dict[str, ActorSpec], True),
+    "relations": (dict[str, Score], False),
+    "baseline": (dict[str, Score], False),
+    "parameters": (Parameters, False),
+    "event_types": (dict[str, EventTypeSpec], False),
+    "events": (list[Any], False),
+}
+
+
+def _fields_at(tp: Any, loc: Iterable[str | int]) -> list[str]:
+    """The keys a mapping at loc (inside type tp) may hold, for suggestions."""
+    for part in (*loc, None):
+        while get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        if (
+            get_origin(tp) in (Union, type(None) | int)
+            or str(get_origin(tp)) == "<class 'types.UnionType'>"
+        ):
+            models = [a for a in get_args(tp) if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else tp
+        if part is None:
+            break
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            tp = info.annotation if info else None
+        elif get_origin(tp) in (dict, list):
+            tp = get_args(tp)[-1]
+        else:
+            return []
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _pydantic_problems(doc: Doc, prefix: KeyPath, tp: Any, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        if err["type"] == "extra_forbidden":
+            options = _fields_at(tp, err["loc"][:-1])
+            problems.append(
+                _problem(
+                    doc, loc, f"unknown key '{loc[-1]}'" + suggest(str(loc[-1]), options), key=True
+                )
+            )
+        elif err["type"] == "missing":
+            problems.append(_problem(doc, loc[:-1], f"missing required key '{loc[-1]}'"))
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(_problem(doc, loc, message))
+    return problems
+
+
+def _validate(doc: Doc, path: KeyPath, tp: Any, value: Any, problems: list[Problem]) -> Any:
+    try:
+        return TypeAdapter(tp).validate_python(value)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(doc, path, tp, exc))
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# The validated scenario
+
+
+@dataclass(frozen=True)
+class Event:
+    """One dated event, resolved: its type, who acts on whom, how strongly, and its source."""
+
+    id: str
+    date: date
+    type: EventType
+    actor: str
+    target: str | None
+    parties: tuple[str, ...]
+    intensity: float
+    cite: str | None
+    note: str | None
+    source: Position
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The target, or the parties: everyone acted on."""
+        return (self.target,) if self.target else self.parties
+
+    @property
+    def strength(self) -> float:
+        """s = intensity * goldstein / 10, in [-10, 10] (usually [-1, 1])."""
+        return self.intensity * self.type.goldstein / 10.0
+
+    @property
+    def who(self) -> str:
+        """'PAK -> AFG', 'CHN: PAK + AFG' (a mediation), 'IND + AFG' (a meeting)."""
+        if self.type.form is Form.MEDIATION:
+            return f"{self.actor}: {' + '.join(self.parties)}"
+        if self.type.form is Form.MEETING:
+            return " + ".join((self.actor, *self.parties))
+        arrow = " <-> " if self.type.form is Form.SYMMETRIC else " -> "
+        return f"{self.actor}{arrow}{self.target}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: actors, initial and baseline scores, parameters and events.
+
+    initial and baseline are (N, N) arrays in [-1, 1]; ``[i, j]`` is how actor i regards actor j.
+    """
+
+    title: str
+    description: str | None
+    path: Path
+    files: tuple[Path, ...]
+    seed: int
+    time: TimeSpec
+    actors: dict[str, str]
+    initial: np.ndarray
+    baseline: np.ndarray
+    parameters: Parameters
+    event_types: dict[str, EventType]
+    events: tuple[Event, ...]
+    resolved: dict[str, Any]
+
+    @property
+    def actor_ids(self) -> tuple[str, ...]:
+        """Actor ids in file order; index i of every array is actor_ids[i]."""
+        return tuple(self.actors)
+
+    def index(self, actor: str) -> int:
+        """The array index of an actor id."""
+        return self.actor_ids.index(actor)
+
+    def step_dates(self) -> list[date]:
+        """Step boundaries t_0 = start < t_1 < ... < t_K, with t_K the first after end."""
+        return step_dates(self.time.start, self.time.end, self.time.step)
+
+    def input_hash(self) -> str:
+        """sha256 over the bytes of every file this scenario was read from."""
+        digest = hashlib.sha256()
+        for path in self.files:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def with_parameters(self, **overrides: Any) -> Scenario:
+        """The same scenario with some parameters changed (validated; ValueError if wrong)."""
+        merged = {**self.parameters.model_dump(), **overrides}
+        try:
+            parameters = Parameters.model_validate(merged)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+        resolved = copy.deepcopy(self.resolved)
+        resolved.setdefault("parameters", {}).update(
+            {k: _jsonable(v) for k, v in overrides.items()}
+        )
+        return _replace_fields(self, parameters=parameters, resolved=resolved)
+
+
+def _jsonable(value: Any) -> Any:
+    return str(value) if isinstance(value, Duration) else value
+
+
+def _replace_fields(sc: Scenario, **changes: Any) -> Scenario:
+    from dataclasses import replace
+
+    return replace(sc, **changes)
+
+
+ACTOR_ID = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
+EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+RELATION_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*")
+
+
+def load_scenario(path: Path | str, sets: Mapping[str, str] | None = None) -> Scenario:
+    """Read, resolve and validate a scenario file; ScenarioError lists every problem found.
+
+    sets: extra 'dotted.key' -> 'value' overrides, as given with --set on the command line.
+    """
+    doc = resolve(path, sets)
+    return build_scenario(doc, Path(path))
+
+
+def build_scenario(doc: Doc, path: Path) -> Scenario:
+    """Validate a resolved Doc and build the Scenario; ScenarioError lists every problem."""
+    problems: list[Problem] = []
+    data = doc.data
+    for key in data:
+        if key not in SECTIONS:
+            problems.append(
+                _problem(doc, (key,), f"unknown key '{key}'" + suggest(key, SECTIONS), key=True)
+            )
+    for key, (_, required) in SECTIONS.items():
+        if required and key not in data:
+            problems.append(Problem(doc.position(()), "", f"missing required key '{key}'"))
+    parts = {
+        key: _validate(doc, (key,), tp, data[key], problems)
+        for key, (tp, _) in SECTIONS.items()
+        if key in data and key != "events"
+    }
+    actors = parts.get("actors") or {}
+    for ident in actors:
+        if not ACTOR_ID.fullmatch(ident):
+            problems.append(
+                _problem(
+                    doc,
+                    ("actors", ident),
+                    f"actor id '{ident}' should be 1-16 upper-case letters, digits or _ starting with a letter, e.g. IND",
+                    key=True,
+                )
+            )
+    if "actors" in data and parts.get("actors") is not None and len(actors) < 2:
+        problems.append(_problem(doc, ("actors",), "a scenario needs at least two actors"))
+    ids = list(actors)
+    time: TimeSpec | None = parts.get("time")
+    if time is not None and time.end <= time.start:
+        problems.append(
+            _problem(doc, ("time", "end"), f"end {time.end} is not after start {time.start}")
+        )
+        time = None
+    initial = _relation_matrix(doc, "relations", parts.get("relations") or {}, ids, None, problems)
+    baseline = _relation_matrix(
+        doc, "baseline", parts.get("baseline") or {}, ids, initial, problems
+    )
+    custom = _custom_types(doc, parts.get("event_types") or {}, problems)
+    events = _events(doc, data.get("events", []), ids, custom, time, problems)
+    if problems:
+        raise ScenarioError(problems)
+    return Scenario(
+        title=parts["title"],
+        description=parts.get("description"),
+        path=path,
+        files=tuple(dict.fromkeys(doc.files)),
+        seed=parts.get("seed") or 0,
+        time=time,
+        actors={k: v.name for k, v in actors.items()},
+        initial=initial,
+        baseline=baseline,
+        parameters=parts.get("parameters") or Parameters(),
+        event_types=custom,
+        events=tuple(events),
+        resolved=data,
+    )
+
+
+def _relation_matrix(
+    doc: Doc,
+    section: str,
+    values: dict[str, float],
+    ids: list[str],
+    default: np.ndarray | None,
+    problems: list[Problem],
+) -> np.ndarray:
+    """Scores keyed 'A -> B' or 'A <-> B' as an (N, N) array; unset pairs from default (or 0)."""
+    n = len(ids)
+    matrix = np.zeros((n, n)) if default is None else default.copy()
+    seen: dict[tuple[int, int], str] = {}
+    for key, score in values.items():
+        match = RELATION_KEY.fullmatch(key)
+        if not match:
+            problems.append(
+                _problem(
+                    doc,
+                    (section, key),
+                    f"'{key}' is not a relation: write 'A -> B' (how A regards B) or 'A <-> B' (both ways)",
+                    key=True,
+                )
+            )
+            continue
+        a, arrow, b = match.groups()
+        bad = [x for x in (a, b) if x not in ids]
+        for x in bad:
+            problems.append(
+                _problem(doc, (section, key), f"unknown actor '{x}'" + suggest(x, ids), key=True)
+            )
+        if bad:
+            continue
+        if a == b:
+            problems.append(
+                _problem(
+                    doc,
+                    (section, key),
+                    f"'{key}': an actor's view of itself is not modelled",
+                    key=True,
+                )
+            )
+            continue
+        pairs = [(ids.index(a), ids.index(b))]
+        if arrow == "<->":
+            pairs.append((ids.index(b), ids.index(a)))
+        for i, j in pairs:
+            if (i, j) in seen:
+                problems.append(
+                    _problem(
+                        doc,
+                        (section, key),
+                        f"{ids[i]} -> {ids[j]} is already set by '{seen[(i, j)]}'",
+                        key=True,
+                    )
+                )
+            seen[(i, j)] = key
+            matrix[i, j] = score
+    return matrix
+
+
+def _custom_types(
+    doc: Doc, specs: dict[str, EventTypeSpec], problems: list[Problem]
+) -> dict[str, EventType]:
+    out = {}
+    for name, spec in specs.items():
+        path = ("event_types", name)
+        if name in named_types():
+            problems.append(
+                _problem(
+                    doc,
+                    path,
+                    f"'{name}' is a built-in type; give your own type another name",
+                    key=True,
+                )
+            )
+            continue
+        if spec.cameo is None and spec.goldstein is None:
+            problems.append(
+                _problem(
+                    doc,
+                    path,
+                    "give a 'cameo:' code (its weight comes from the table) or a 'goldstein:' weight in [-10, 10], or both",
+                )
+            )
+            continue
+        weight = (
+            spec.goldstein if spec.goldstein is not None else cameo_table()[spec.cameo].goldstein
+        )
+        description = spec.description or (
+            cameo_table()[spec.cameo].description if spec.cameo else name
+        )
+        out[name] = EventType(name, spec.cameo or "", weight, spec.form, description)
+    return out
+
+
+def _events(
+    doc: Doc,
+    raw: Any,
+    ids: list[str],
+    custom: dict[str, EventType],
+    time: TimeSpec | None,
+    problems: list[Problem],
+) -> list[Event]:
+    if not isinstance(raw, list):
+        problems.append(_problem(doc, ("events",), "expected a list of events"))
+        return []
+    events, first_seen = [], {}
+    for i, item in enumerate(raw):
+        path = ("events", i)
+        spec: EventSpec | None = _validate(doc, path, EventSpec, item, problems)
+        if spec is None:
+            continue
+        found = len(problems)
+        if not EVENT_ID.fullmatch(spec.id):
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "id"),
+                    f"event id '{spec.id}' should be letters, digits, '-', '_' or '.', e.g. paktika-strike",
+                )
+            )
+        if spec.id in first_seen:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "id"),
+                    f"duplicate event id '{spec.id}' (first used at {first_seen[spec.id]})",
+                )
+            )
+        first_seen.setdefault(spec.id, doc.position((*path, "id")))
+        kind = _event_type(doc, path, spec, custom, problems)
+        _check_people(doc, path, spec, kind, ids, problems)
+        if time is not None and not time.start <= spec.date <= time.end:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "date"),
+                    f"{spec.date} is outside the time window {time.start} to {time.end}",
+                )
+            )
+        if kind is None or len(problems) > found:
+            continue
+        events.append(
+            Event(
+                id=spec.id,
+                date=spec.date,
+                type=kind,
+                actor=spec.actor,
+                target=spec.target,
+                parties=tuple(spec.parties or ()),
+                intensity=spec.intensity,
+                cite=spec.cite,
+                note=spec.note,
+                source=doc.position(path),
+            )
+        )
+    return events
+
+
+def _event_type(
+    doc: Doc, path: KeyPath, spec: EventSpec, custom: dict[str, EventType], problems: list[Problem]
+) -> EventType | None:
+    if (spec.type is None) == (spec.cameo is None):
+        problems.append(
+            _problem(
+                doc,
+                path,
+                "give exactly one of 'type:' (a name from `stances events` or event_types:) or 'cameo:' (a code)",
+            )
+        )
+        return None
+    if spec.cameo is not None:
+        return cameo_type(spec.cameo, spec.form or Form.DIRECTED)
+    if spec.form is not None:
+        problems.append(
+            _problem(
+                doc,
+                (*path, "form"),
+                "'form:' goes with 'cameo:'; a named type has its own form",
+                key=True,
+            )
+        )
+    known = {**named_types(), **custom}
+    if spec.type not in known:
+        problems.append(
+            _problem(
+                doc,
+                (*path, "type"),
+                f"unknown event type '{spec.type}'"
+                + suggest(spec.type, known)
+                + "; `stances events` lists them",
+            )
+        )
+        return None
+    return known[spec.type]
+
+
+def _check_people(
+    doc: Doc,
+    path: KeyPath,
+    spec: EventSpec,
+    kind: EventType | None,
+    ids: list[str],
+    problems: list[Problem],
+) -> None:
+    def known(key: KeyPath, who: str) -> bool:
+        if who in ids:
+            return True
+        problems.append(_problem(doc, key, f"unknown actor '{who}'" + suggest(who, ids)))
+        return False
+
+    known((*path, "actor"), spec.actor)
+    if kind is None:
+        return
+    if kind.form.takes_parties:
+        if spec.target is not None:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "target"),
+                    f"a '{kind.name}' event ({kind.form}) lists 'parties:', not 'target:'",
+                    key=True,
+                )
+            )
+        parties = spec.parties or []
+        needed = "exactly two parties" if kind.form is Form.MEDIATION else "at least one party"
+        if (kind.form is Form.MEDIATION and len(parties) != 2) or not parties:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "parties") if spec.parties is not None else path,
+                    f"a '{kind.name}' event needs {needed}",
+                )
+            )
+        for k, party in enumerate(parties):
+            if known((*path, "parties", k), party) and party == spec.actor:
+                problems.append(
+                    _problem(
+                        doc,
+                        (*path, "parties", k),
+                        f"{party} is the actor; list the other parties only",
+                    )
+                )
+        if len(set(parties)) != len(parties):
+            problems.append(_problem(doc, (*path, "parties"), "a party is listed twice"))
+    else:
+        if spec.parties is not None:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "parties"),
+                    f"a '{kind.name}' event ({kind.form}) has one 'target:', not 'parties:'",
+                    key=True,
+                )
+            )
+        if spec.target is None:
+            problems.append(_problem(doc, path, f"a '{kind.name}' event needs a 'target:'"))
+        elif known((*path, "target"), spec.target) and spec.target == spec.actor:
+            problems.append(
+                _problem(doc, (*path, "target"), f"{spec.actor} cannot be its own target")
+            )

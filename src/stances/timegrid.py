@@ -1,0 +1,74 @@
+"""The time grid: step lengths ("week", "2 weeks", "month") and the dates that bound steps.
+
+Step k covers the days t_{k-1} <= d < t_k; the state reported at t_k is the state at the start of
+that day, after every event dated before it. Months are calendar months counted from the start
+date (31 January + 1 month = 28 or 29 February).
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+UNITS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step length: count (>= 1) of unit ('day', 'week' or 'month')."""
+
+    count: int
+    unit: str
+
+    def __str__(self) -> str:
+        return self.unit if self.count == 1 else f"{self.count} {self.unit}s"
+
+
+def parse_step(value: Any) -> StepSpec:
+    """'week', '2 weeks', 'month', '10 days' -> StepSpec; ValueError otherwise."""
+    if isinstance(value, StepSpec):
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    match = re.fullmatch(r"(?:(-?\d+)\s+)?(day|week|month)s?", text)
+    if not match:
+        raise ValueError(
+            f"expected a step such as 'day', 'week', 'month' or '2 weeks', got {value!r}"
+        )
+    count = int(match.group(1) or 1)
+    if count <= 0:
+        raise ValueError(
+            f"a step must be a positive number of days, weeks or months, got {value!r}"
+        )
+    return StepSpec(count, match.group(2))
+
+
+def add_months(start: date, months: int) -> date:
+    """start plus a number of calendar months, the day clamped to the month's length."""
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def boundary(start: date, step: StepSpec, k: int) -> date:
+    """t_k: the start of step k + 1 (t_0 = start)."""
+    if step.unit == "month":
+        return add_months(start, k * step.count)
+    days = {"day": 1, "week": 7}[step.unit] * step.count
+    return start + timedelta(days=k * days)
+
+
+def step_dates(start: date, end: date, step: StepSpec) -> list[date]:
+    """t_0 = start, t_1, ..., t_K where t_K is the first boundary after end."""
+    dates = [start]
+    while dates[-1] <= end:
+        dates.append(boundary(start, step, len(dates)))
+    return dates
+
+
+def step_lengths(dates: list[date]) -> list[float]:
+    """Length in days of each step: t_k - t_{k-1} for k = 1..K."""
+    return [float((b - a).days) for a, b in itertools.pairwise(dates)]
