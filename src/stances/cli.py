@@ -6,18 +6,22 @@ Exit codes: 0 success, 2 bad input (every problem printed as file:line:col: mess
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from stances.catalogue import named_types
+from stances.compare import Comparison, final_text, parse_dyads, save_comparison
 from stances.errors import ScenarioError
 from stances.model import ARTICLE, StanceModel
-from stances.results import Result
+from stances.results import Result, package_versions
 from stances.scenario import Scenario, load_scenario, parse_cli_set
+from stances.schema import json_schema
+from stances.skeleton import write_skeleton
 
-COMMANDS = ("run", "validate", "events")
+COMMANDS = ("run", "compare", "validate", "events", "new", "schema")
 
 
 class InputError(Exception):
@@ -50,6 +54,57 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
 
+    compare = sub.add_parser(
+        "compare", help="compare scenarios (files, or earlier run directories) side by side"
+    )
+    compare.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="INPUT",
+        help="scenario files or run directories; the first is the reference",
+    )
+    compare.add_argument(
+        "--out", type=Path, help="directory to create; default results/compare-NNN"
+    )
+    compare.add_argument(
+        "--seed", type=int, help="seed for every scenario file run (default: each file's)"
+    )
+    compare.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value in every scenario file (repeatable)",
+    )
+    compare.add_argument(
+        "--dyads", help="dyads to show, e.g. 'AFG->PAK,IND<->AFG'; default: those that differ most"
+    )
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        help="difference in score at which two scenarios count as parted (default 0.05)",
+    )
+
+    new = sub.add_parser("new", help="write a commented what-if file that extends another")
+    new.add_argument(
+        "name", type=Path, help="name or path of the new file (.yaml added if missing)"
+    )
+    new.add_argument(
+        "--from",
+        dest="parent",
+        type=Path,
+        default=ARTICLE,
+        help="scenario to extend (default: the article)",
+    )
+
+    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
+    schema.add_argument(
+        "--out", type=Path, help="file to write (default: print to standard output)"
+    )
+
     validate = sub.add_parser(
         "validate", help="check scenario files; exit 0 if all are valid, 2 if not"
     )
@@ -70,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.command == "run":
             return _run(ns)
+        if ns.command == "compare":
+            return _compare(ns)
+        if ns.command == "new":
+            return _new(ns)
+        if ns.command == "schema":
+            return _schema(ns)
         if ns.command == "validate":
             return _validate(ns.files)
         if ns.command == "events":
@@ -139,6 +200,99 @@ def change_table(result: Result, scenario: Scenario, rows: int = 8) -> str:
             f"  {row.actor + ' -> ' + row.toward:<12} {row.initial:>+6.2f} {row.final:>+6.2f} {row.change:>+7.2f}   {drivers or 'none (observer effects only)'}"
         )
     return "\n".join(lines)
+
+
+def _load_input(path: Path, sets: dict[str, str], seed: int | None) -> Result:
+    """A run directory is read back; a scenario file is run."""
+    if path.is_dir():
+        if not (path / "manifest.json").is_file():
+            raise InputError(f"{path} is a directory but not a run directory (no manifest.json)")
+        if sets or seed is not None:
+            raise InputError(
+                f"{path}: --set and --seed apply to scenario files, not to earlier runs"
+            )
+        return Result.load(path)
+    model = StanceModel(load_scenario(path, sets), rng=seed)
+    model.run()
+    return model.result()
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    labels = [p.stem if p.suffix in (".yaml", ".yml") else p.name for p in paths]
+    return [
+        f"{label}#{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)
+    ]
+
+
+def _compare(ns: argparse.Namespace) -> int:
+    if len(ns.inputs) < 2:
+        raise InputError("compare needs at least two inputs (scenario files or run directories)")
+    if ns.threshold <= 0:
+        raise InputError(f"--threshold must be positive, got {ns.threshold}")
+    sets = _sets(ns.sets)
+    out = ns.out or next_run_dir(Path("results"), "compare")
+    if out.exists():
+        raise InputError(
+            f"{out} already exists; results are never overwritten (choose another --out)"
+        )
+    problems: list = []
+    results = []
+    for path in ns.inputs:  # read every input before giving up, so all problems show at once
+        try:
+            results.append(_load_input(path, sets, ns.seed))
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
+    comparison = Comparison(_labels(ns.inputs), results)
+    if not comparison.actors or len(comparison.dates) < 2:
+        raise InputError("the inputs share no actors or no time window; nothing to compare")
+    try:
+        dyads = parse_dyads(ns.dyads) if ns.dyads else comparison.dyads_that_differ()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if ns.dyads and (bad := comparison.check_dyads(dyads)):
+        raise InputError("; ".join(bad))
+    manifest = {
+        "inputs": [str(p) for p in ns.inputs],
+        "labels": comparison.labels,
+        "sets": sets,
+        "seed": ns.seed,
+        "threshold": ns.threshold,
+        "dyads": [f"{a} -> {b}" for a, b in dyads],
+        "runs": [r.manifest for r in results],
+        "versions": package_versions(),
+    }
+    save_comparison(comparison, dyads, ns.threshold, out, manifest)
+    print(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
+    print(f"wrote {out}/  (comparison.png, difference.png, final.csv, manifest.json)")
+    print()
+    print(final_text(comparison, dyads, ns.threshold))
+    return 0
+
+
+def _new(ns: argparse.Namespace) -> int:
+    parent = load_scenario(ns.parent)
+    target = ns.name if ns.name.suffix in (".yaml", ".yml") else ns.name.with_suffix(".yaml")
+    if target.parent == Path("."):
+        target = ns.parent.parent / target  # beside the file it extends
+    try:
+        write_skeleton(parent, target)
+    except FileExistsError:
+        raise InputError(f"{target} already exists; choose another name") from None
+    print(f"wrote {target}: it extends {ns.parent} and runs as it is; edit it, then")
+    print(f"  stances compare {ns.parent} {target}")
+    return 0
+
+
+def _schema(ns: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if ns.out is None:
+        sys.stdout.write(text)
+        return 0
+    ns.out.write_text(text, encoding="utf-8")
+    print(f"wrote {ns.out}")
+    return 0
 
 
 def _validate(files: list[Path]) -> int:

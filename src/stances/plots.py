@@ -267,3 +267,159 @@ def matrix_figure(result: Result) -> Figure:
         f"{result.title}\nHow each actor (row) regards each other actor (column)", fontsize=12
     )
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing scenarios
+
+REFERENCE = "#222222"
+PALETTE = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"]
+
+
+def scenario_colour(index: int) -> str:
+    """Black for the reference (index 0), then a qualitative palette."""
+    return REFERENCE if index == 0 else PALETTE[(index - 1) % len(PALETTE)]
+
+
+def _event_keys(result: Result) -> dict[str, tuple]:
+    """Each applied event's id -> (date, who, type, intensity), to tell what differs."""
+    ev = result.events.drop_duplicates(["step", "event"])
+    return {r.event: (r.date, r.who, r.type, round(float(r.intensity), 6)) for r in ev.itertuples()}
+
+
+def what_differs(reference: Result, variant: Result) -> str:
+    """'removed a (21 May); added b (10 Jun); changed c' in words, from the applied events."""
+    ref, var = _event_keys(reference), _event_keys(variant)
+    removed = [k for k in ref if k not in var]
+    added = [k for k in var if k not in ref]
+    changed = [k for k in var if k in ref and var[k] != ref[k]]
+
+    def when(keys: dict[str, tuple], k: str) -> str:
+        return f"{k} ({date.fromisoformat(keys[k][0]):%d %b})"
+
+    parts = []
+    if removed:
+        parts.append("removed " + ", ".join(when(ref, k) for k in removed))
+    if added:
+        parts.append("added " + ", ".join(when(var, k) for k in added))
+    if changed:
+        parts.append("changed " + ", ".join(when(var, k) for k in changed))
+    return "; ".join(parts) or "same events (parameters or initial scores differ)"
+
+
+def _dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):
+    ncols = 3 if count > 4 else 2 if count > 1 else 1
+    nrows = -(-count // ncols)
+    fig.set_size_inches(4.6 * ncols, 2.8 * nrows + 1.4 + extra_rows)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    for ax in axes[:count]:
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        ax.grid(axis="y", alpha=0.25)
+    return axes[:count], ncols
+
+
+def _caption(comparison, width: int = 150) -> str:
+    import textwrap
+
+    ref = comparison.results[0]
+    lines = [f"Reference: {comparison.labels[0]} — {ref.title}"]
+    for label, result in zip(comparison.labels[1:], comparison.results[1:], strict=True):
+        lines.append(f"{label} — {result.title}: {what_differs(ref, result)}")
+    dropped = {k: v for k, v in comparison.dropped_actors().items() if v}
+    if dropped:
+        lines.append(
+            "Not compared (absent elsewhere): "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in dropped.items())
+        )
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
+
+
+def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
+    """One panel per dyad, one line per scenario; each scenario's events marked in its colour."""
+    fig = Figure(layout="constrained")
+    axes, ncols = _dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
+    x = comparison.dates
+    names = comparison.results[0].actors
+    n = len(comparison.results)
+    for ax, (a, b) in zip(axes, dyads, strict=True):
+        ax.axhline(0, color="black", lw=0.6)
+        for i, label in enumerate(comparison.labels):
+            colour = scenario_colour(i)
+            _line_with_band(ax, x, comparison.series(i, (a, b)), colour, label, "-")
+            events = event_list(comparison.results[i])
+            touching = events[events["event"].isin(_touches(comparison.results[i], a, b))]
+            touching = touching[
+                (touching["date"] >= pd.Timestamp(x[0])) & (touching["date"] <= pd.Timestamp(x[-1]))
+            ]
+            y = -1.0 + 0.08 * (n - 1 - i)
+            ax.plot(
+                touching["date"],
+                [y] * len(touching),
+                ls="none",
+                marker="^",
+                ms=4.5,
+                color=colour,
+                alpha=0.9,
+            )
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_title(f"how {names[a]} regards {names[b]}", fontsize=9, loc="left")
+    for ax in axes[::ncols]:
+        ax.set_ylabel("score (−1 … +1)", fontsize=7)
+    axes[0].legend(fontsize=7, loc="upper left", frameon=False)
+    fig.suptitle(
+        "Scenarios compared: how each state regards another (triangles: the events that moved that pair, in each scenario's colour)",
+        fontsize=11,
+    )
+    fig.supxlabel(_caption(comparison), fontsize=7.5, ha="left", x=0.01)
+    return fig
+
+
+def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float) -> Figure:
+    """Each scenario minus the reference, per dyad, with the date they first part by > threshold."""
+    fig = Figure(layout="constrained")
+    axes, ncols = _dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
+    x = comparison.dates
+    names = comparison.results[0].actors
+    largest = max(
+        [threshold]
+        + [
+            float(np.abs(comparison.difference(i, d)).max())
+            for i in range(1, len(comparison.results))
+            for d in dyads
+        ]
+    )
+    for ax, dyad in zip(axes, dyads, strict=True):
+        ax.axhspan(-threshold, threshold, color="#eeeeee", lw=0)
+        ax.axhline(0, color=REFERENCE, lw=0.8)
+        for i in range(1, len(comparison.results)):
+            colour = scenario_colour(i)
+            ax.plot(
+                x, comparison.difference(i, dyad), color=colour, lw=1.8, label=comparison.labels[i]
+            )
+            parted = comparison.parting_date(i, dyad, threshold)
+            if parted:
+                ax.axvline(parted, color=colour, ls="--", lw=0.9)
+                ax.text(
+                    parted,
+                    0.98 - 0.09 * (i - 1),
+                    f" parts {parted:%d %b}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=6.5,
+                    color=colour,
+                    va="top",
+                )
+        ax.set_ylim(-1.1 * largest, 1.1 * largest)  # one scale for all panels: sizes compare
+        ax.set_title(f"how {names[dyad[0]]} regards {names[dyad[1]]}", fontsize=9, loc="left")
+    for ax in axes[::ncols]:
+        ax.set_ylabel(f"difference from {comparison.labels[0]}", fontsize=7)
+    axes[0].legend(fontsize=7, loc="lower left", frameon=False)
+    fig.suptitle(
+        f"How far each what-if departs from {comparison.labels[0]} (grey band: ±{threshold:g}, "
+        "inside which we call them the same)",
+        fontsize=11,
+    )
+    fig.supxlabel(_caption(comparison), fontsize=7.5, ha="left", x=0.01)
+    return fig

@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -195,31 +196,18 @@ class Result:
 
         FileExistsError if the directory exists: an earlier run is never overwritten.
         """
-        target = Path(directory)
-        if target.exists():
-            raise FileExistsError(f"{target} already exists; runs are never overwritten")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+
+        def write(scratch: Path) -> None:
             self.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
             self.events.to_csv(scratch / EVENTS_CSV, index=False, float_format="%.6f")
-            manifest = {
-                **self.manifest,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            (scratch / MANIFEST).write_text(
-                json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-            )
+            write_manifest(scratch, self.manifest)
             if plots:
                 from stances import plots as plotting
 
                 plotting.relations_figure(self).savefig(scratch / "relations.png", dpi=150)
                 plotting.matrix_figure(self).savefig(scratch / "matrix.png", dpi=150)
-            os.rename(scratch, target)  # atomic on one file system; fails if target appeared
-        except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
-        return target
+
+        return write_new_directory(Path(directory), write)
 
     @classmethod
     def load(cls, directory: Path | str) -> Result:
@@ -253,6 +241,34 @@ class Result:
             events,
             manifest,
         )
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """manifest.json with a creation time added."""
+    stamped = {**manifest, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    text = json.dumps(stamped, indent=2, default=str) + "\n"
+    (directory / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def write_new_directory(target: Path, write: Callable[[Path], None]) -> Path:
+    """Create target with the files `write` puts in a scratch directory, all or nothing.
+
+    FileExistsError if target exists: earlier results are never overwritten. On any error the
+    scratch directory is removed and target is not created.
+    """
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; results are never overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        write(scratch)
+        if target.exists():
+            raise FileExistsError(f"{target} appeared while writing; results are never overwritten")
+        os.rename(scratch, target)  # atomic on one file system
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return target
 
 
 def _sha256(path: Path) -> str:

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
@@ -26,7 +34,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from stances.catalogue import EventType, Form, cameo_table, cameo_type, named_types
 from stances.errors import Position, Problem, ScenarioError, suggest
-from stances.timegrid import StepSpec, parse_step, step_dates
+from stances.timegrid import STEP_PATTERN, StepSpec, parse_step, step_dates
 
 KeyPath = tuple[str | int, ...]
 
@@ -134,9 +142,7 @@ def parse_yaml(text: str, file: str) -> Doc:
     doc = Doc(data={})
     if not isinstance(node, CommentedMap):
         got = "an empty file" if node is None else f"a {type(node).__name__}"
-        raise ScenarioError(
-            [Problem(Position(file, 1, 1), "", f"expected a mapping, got {got}")]
-        )
+        raise ScenarioError([Problem(Position(file, 1, 1), "", f"expected a mapping, got {got}")])
     doc.values[()] = Position(file, 1, 1)
     doc.data = _plain(node, (), file, doc)
     return doc
@@ -466,22 +472,29 @@ def _apply_cli_sets(doc: Doc, sets: Mapping[str, str]) -> None:
 _DURATION_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 
 
-@dataclass(frozen=True)
-class Duration:
-    """A length of time as written ("26 weeks") and in days (months are 365.25/12 days)."""
+class Duration(str):
+    """A length of time as written ("26 weeks"); ``.days`` is its length in days.
 
-    text: str
+    Months are 365.25/12 days and years 365.25 days. It is a str, so it prints and serialises
+    as written.
+    """
+
     days: float
 
-    def __str__(self) -> str:
-        return self.text
+    def __new__(cls, text: str, days: float) -> Duration:
+        obj = super().__new__(cls, text)
+        obj.days = days
+        return obj
+
+
+DURATION_PATTERN = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(day|week|month|year)s?\s*$"
 
 
 def parse_duration(value: Any) -> Duration:
     """'26 weeks', '182 days', '6 months', '1 year' -> Duration; ValueError otherwise."""
     if isinstance(value, Duration):
         return value
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(day|week|month|year)s?\s*", str(value))
+    match = re.fullmatch(DURATION_PATTERN, str(value))
     if isinstance(value, bool) or not isinstance(value, str) or not match:
         raise ValueError(
             f"expected a duration such as '26 weeks' (units: days, weeks, months, years), got {value!r}"
@@ -517,10 +530,24 @@ def _cameo_code(value: Any) -> str:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-DurationField = Annotated[Duration, BeforeValidator(parse_duration)]
-StepField = Annotated[StepSpec, BeforeValidator(parse_step)]
-CameoCode = Annotated[str, BeforeValidator(_cameo_code)]
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["26 weeks"]}),
+]
+StepField = Annotated[
+    StepSpec,
+    BeforeValidator(parse_step),
+    WithJsonSchema({"type": "string", "pattern": STEP_PATTERN, "examples": ["week", "2 weeks"]}),
+]
+CameoCode = Annotated[
+    str,
+    BeforeValidator(_cameo_code),
+    WithJsonSchema({"type": "string", "enum": list(cameo_table())}),
+]
 Score = Annotated[float, Field(strict=True, ge=-1.0, le=1.0)]
 Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
 Text = Annotated[str, Field(strict=True)]
@@ -557,12 +584,30 @@ class Parameters(_Strict):
     kappa_credit: share by which the parties to a mediation credit the mediator.
     """
 
-    memory_half_life: DurationField = parse_duration("26 weeks")
-    kappa_target: Share = 0.5
-    kappa_actor: Share = 0.25
-    kappa_observer: Share = 0.15
-    kappa_parties: Share = 0.4
-    kappa_credit: Share = 0.3
+    memory_half_life: DurationField = Field(
+        parse_duration("26 weeks"),
+        description="Time for half of any departure from the baseline to fade, e.g. '26 weeks'.",
+    )
+    kappa_target: Share = Field(
+        0.5,
+        description="Share of an event's strength by which the target's view of the actor moves.",
+    )
+    kappa_actor: Share = Field(
+        0.25,
+        description="Share of an event's strength by which the actor's view of the target moves.",
+    )
+    kappa_observer: Share = Field(
+        0.15,
+        description="Share by which a third party's view of the actor moves, times the third "
+        "party's view of the target (helping my friend is good, helping my enemy bad).",
+    )
+    kappa_parties: Share = Field(
+        0.4,
+        description="Share by which the parties to a meeting or mediation move toward each other.",
+    )
+    kappa_credit: Share = Field(
+        0.3, description="Share by which the parties to a mediation credit the mediator."
+    )
 
 
 class EventTypeSpec(_Strict):
@@ -590,18 +635,18 @@ class EventSpec(_Strict):
     note: Text | None = None
 
 
-# (section, type, required)
-SECTIONS: dict[str, tuple[Any, bool]] = {
-    "title": (Text, True),
-    "description": (Text | None, False),
-    "time": (TimeSpec, True),
-    "seed": (Annotated[int, Field(strict=True, ge=0)], False),
-    "actors": (dict[str, ActorSpec], True),
-    "relations": (dict[str, Score], False),
-    "baseline": (dict[str, Score], False),
-    "parameters": (Parameters, False),
-    "event_types": (dict[str, EventTypeSpec], False),
-    "events": (list[Any], False),
+# section -> (type of the whole section or of each entry, required, validated entry by entry)
+SECTIONS: dict[str, tuple[Any, bool, bool]] = {
+    "title": (Text, True, False),
+    "description": (Text | None, False, False),
+    "time": (TimeSpec, True, False),
+    "seed": (Annotated[int, Field(strict=True, ge=0)], False, False),
+    "actors": (ActorSpec, True, True),
+    "relations": (Score, False, True),
+    "baseline": (Score, False, True),
+    "parameters": (Parameters, False, False),
+    "event_types": (EventTypeSpec, False, True),
+    "events": (EventSpec, False, False),
 }
 
 
@@ -642,17 +687,71 @@ def _pydantic_problems(doc: Doc, prefix: KeyPath, tp: Any, exc: ValidationError)
         elif err["type"] == "missing":
             problems.append(_problem(doc, loc[:-1], f"missing required key '{loc[-1]}'"))
         else:
-            message = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(_problem(doc, loc, message))
+            problems.append(_problem(doc, loc, _message(err)))
     return problems
 
 
+def _message(err: dict[str, Any]) -> str:
+    """pydantic's message, in the words of this format where they differ."""
+    ctx, got = err.get("ctx") or {}, err.get("input")
+    if err["type"] in ("less_than_equal", "greater_than_equal", "greater_than", "less_than"):
+        bound = next(iter(ctx.values()))
+        word = {
+            "less_than_equal": "at most",
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than": "less than",
+        }[err["type"]]
+        return f"must be {word} {bound}, got {got}"
+    if err["type"] in ("float_type", "int_type", "float_parsing", "int_parsing"):
+        kind = "a whole number" if err["type"].startswith("int") else "a number"
+        return f"expected {kind}, got {got!r}"
+    if err["type"] == "string_type":
+        return f"expected text, got {got!r}"
+    if err["type"] == "enum":
+        return f"expected one of {ctx.get('expected')}, got {got!r}"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def _validate(doc: Doc, path: KeyPath, tp: Any, value: Any, problems: list[Problem]) -> Any:
+    """Validate value as tp; on failure record the problems and return None.
+
+    A mapping with unknown keys is validated again without them, so that the checks that
+    need the rest of it (actor ids, dates, types) still run and every problem shows at once.
+    """
     try:
         return TypeAdapter(tp).validate_python(value)
     except ValidationError as exc:
         problems.extend(_pydantic_problems(doc, path, tp, exc))
+        unknown = {
+            e["loc"][0]
+            for e in exc.errors()
+            if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
+        }
+        if isinstance(value, dict) and unknown and len(unknown) == len(exc.errors()):
+            try:
+                return TypeAdapter(tp).validate_python(
+                    {k: v for k, v in value.items() if k not in unknown}
+                )
+            except ValidationError:
+                return None
         return None
+
+
+def _validate_entries(doc: Doc, key: str, tp: Any, problems: list[Problem]) -> dict[str, Any]:
+    """Validate a mapping section entry by entry; the valid entries, in file order."""
+    raw = doc.data.get(key)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(_problem(doc, (key,), "expected a mapping"))
+        return {}
+    out = {}
+    for name, value in raw.items():
+        checked = _validate(doc, (key, name), tp, value, problems)
+        if checked is not None:
+            out[name] = checked
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -738,20 +837,14 @@ class Scenario:
 
     def with_parameters(self, **overrides: Any) -> Scenario:
         """The same scenario with some parameters changed (validated; ValueError if wrong)."""
-        merged = {**self.parameters.model_dump(), **overrides}
+        merged = {**dict(self.parameters), **overrides}
         try:
             parameters = Parameters.model_validate(merged)
         except ValidationError as exc:
             raise ValueError(str(exc)) from None
         resolved = copy.deepcopy(self.resolved)
-        resolved.setdefault("parameters", {}).update(
-            {k: _jsonable(v) for k, v in overrides.items()}
-        )
+        resolved.setdefault("parameters", {}).update(dict(overrides))
         return _replace_fields(self, parameters=parameters, resolved=resolved)
-
-
-def _jsonable(value: Any) -> Any:
-    return str(value) if isinstance(value, Duration) else value
 
 
 def _replace_fields(sc: Scenario, **changes: Any) -> Scenario:
@@ -783,16 +876,19 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
             problems.append(
                 _problem(doc, (key,), f"unknown key '{key}'" + suggest(key, SECTIONS), key=True)
             )
-    for key, (_, required) in SECTIONS.items():
+    for key, (_, required, _) in SECTIONS.items():
         if required and key not in data:
             problems.append(Problem(doc.position(()), "", f"missing required key '{key}'"))
     parts = {
-        key: _validate(doc, (key,), tp, data[key], problems)
-        for key, (tp, _) in SECTIONS.items()
+        key: _validate_entries(doc, key, tp, problems)
+        if by_entry
+        else _validate(doc, (key,), tp, data[key], problems)
+        for key, (tp, _, by_entry) in SECTIONS.items()
         if key in data and key != "events"
     }
     actors = parts.get("actors") or {}
-    for ident in actors:
+    raw_actors = data.get("actors") if isinstance(data.get("actors"), dict) else {}
+    for ident in raw_actors:
         if not ACTOR_ID.fullmatch(ident):
             problems.append(
                 _problem(
@@ -802,9 +898,9 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
                     key=True,
                 )
             )
-    if "actors" in data and parts.get("actors") is not None and len(actors) < 2:
+    if "actors" in data and len(raw_actors) < 2:
         problems.append(_problem(doc, ("actors",), "a scenario needs at least two actors"))
-    ids = list(actors)
+    ids = list(raw_actors)
     time: TimeSpec | None = parts.get("time")
     if time is not None and time.end <= time.start:
         problems.append(
@@ -1049,6 +1145,10 @@ def _check_people(
 
     known((*path, "actor"), spec.actor)
     if kind is None:
+        if spec.target is not None and spec.target == spec.actor:
+            problems.append(
+                _problem(doc, (*path, "target"), f"{spec.actor} cannot be its own target")
+            )
         return
     if kind.form.takes_parties:
         if spec.target is not None:

@@ -10,30 +10,33 @@ from __future__ import annotations
 import calendar
 import itertools
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 UNITS = ("day", "week", "month")
 
 
-@dataclass(frozen=True)
-class StepSpec:
-    """A step length: count (>= 1) of unit ('day', 'week' or 'month')."""
+STEP_PATTERN = r"^(?:(-?\d+)\s+)?(day|week|month)s?$"
+
+
+class StepSpec(str):
+    """A step length as written ('week', '2 weeks'); ``.count`` (>= 1) of ``.unit``."""
 
     count: int
     unit: str
 
-    def __str__(self) -> str:
-        return self.unit if self.count == 1 else f"{self.count} {self.unit}s"
+    def __new__(cls, text: str, count: int, unit: str) -> StepSpec:
+        obj = super().__new__(cls, text)
+        obj.count, obj.unit = count, unit
+        return obj
 
 
 def parse_step(value: Any) -> StepSpec:
     """'week', '2 weeks', 'month', '10 days' -> StepSpec; ValueError otherwise."""
     if isinstance(value, StepSpec):
         return value
-    text = str(value).strip() if isinstance(value, str) else ""
-    match = re.fullmatch(r"(?:(-?\d+)\s+)?(day|week|month)s?", text)
+    text = value.strip() if isinstance(value, str) else ""
+    match = re.fullmatch(STEP_PATTERN, text)
     if not match:
         raise ValueError(
             f"expected a step such as 'day', 'week', 'month' or '2 weeks', got {value!r}"
@@ -43,7 +46,7 @@ def parse_step(value: Any) -> StepSpec:
         raise ValueError(
             f"a step must be a positive number of days, weeks or months, got {value!r}"
         )
-    return StepSpec(count, match.group(2))
+    return StepSpec(text, count, match.group(2))
 
 
 def add_months(start: date, months: int) -> date:
