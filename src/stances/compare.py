@@ -95,15 +95,17 @@ class Comparison:
     def all_dyads(self) -> list[Dyad]:
         return [(a, b) for a in self.actors for b in self.actors if a != b]
 
-    def dyads_that_differ(self, most: int = 6) -> list[Dyad]:
+    def dyads_that_differ(self, most: int = 6, at_least: float = 0.01) -> list[Dyad]:
         """The dyads whose largest difference from the reference (any result, any date) is
-        greatest, at most `most`; ties keep the reference's order."""
+        greatest, at most `most`, leaving out those that never differ by `at_least`
+        (unless none does); ties keep the reference's order."""
         spread = {
             d: max(np.abs(self.difference(i, d)).max() for i in range(1, len(self.results)))
             for d in self.all_dyads()
         }
         ranked = sorted(spread, key=lambda d: -spread[d])
-        return ranked[:most]
+        differing = [d for d in ranked if spread[d] >= at_least]
+        return (differing or ranked)[:most]
 
     def check_dyads(self, dyads: list[Dyad]) -> list[str]:
         """Problems with requested dyads (actors not shared by all results)."""

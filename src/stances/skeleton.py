@@ -20,7 +20,7 @@ def skeleton_text(parent: Scenario, target: Path) -> str:
     a, b = (actors + actors)[:2]
     return f"""# What if ...? Write here, in one sentence, the question this file asks.
 # It starts as a copy of {relative}: it runs as it is. Uncomment and edit what you change.
-# `stances validate {target.name}` checks it; `stances compare {relative} {target.name}` compares.
+# `stances validate {target}` checks it; `stances compare {parent.path} {target}` compares.
 title: "What if ...?"
 extends: {relative}
 
