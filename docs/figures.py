@@ -82,5 +82,63 @@ def main() -> None:
         print(f"{name}: {variant.title} | end scores: {cells}")
 
 
+
+
+def mediation_utility(path: Path) -> tuple[list[date], list[float], list[date]]:
+    """China's utility of mediating between Pakistan and Afghanistan at each decision, and the
+    dates it mediated, in a reactive scenario."""
+    model = stances.StanceModel(path)
+    china = model.actor_at(model.spec.index("CHN"))
+    policy = china.policy
+    wanted = next(
+        c for c, cand in enumerate(policy.candidates) if cand.label(model.spec.actor_ids) == "mediate PAK+AFG"
+    )
+    when, utility = [], []
+    decide = policy.decide
+
+    def traced(actor):
+        when.append(model.decision_date)
+        utility.append(float(policy.utilities(actor)[0, wanted]))
+        return decide(actor)
+
+    policy.decide = traced
+    model.run()
+    mediated = [a.event.date for a in model.applied if a.origin == "decided" and a.event.type.name == "mediate"]
+    return when, utility, mediated
+
+
+def mediation_figure() -> None:
+    """China's utility of mediating, week by week, with and without India's outreach."""
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    ax = fig.subplots()
+    runs = [
+        ("with India's outreach (article-reactive.yaml)", SCENARIOS / "article-reactive.yaml", "#d95f02"),
+        ("without it (no Dubai meeting, no call)", ROOT / "docs" / "reactive-no-outreach.yaml", "#1b9e77"),
+    ]
+    for label, path, colour in runs:
+        when, utility, mediated = mediation_utility(path)
+        ax.plot(when, utility, color=colour, lw=1.8, label=label)
+        ax.plot(mediated, [utility[when.index(d)] for d in mediated], "o", color=colour, ms=8, mfc="white")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(date(2025, 5, 21), color="grey", ls="--", lw=1)
+    ax.text(date(2025, 5, 21), 0.98, " real Beijing meeting, 21 May", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
+    for when, text in [(date(2025, 1, 8), "Dubai meeting"), (date(2025, 5, 15), "Jaishankar call"), (date(2024, 12, 24), "Paktika strike")]:
+        ax.axvline(when, color="#aaaaaa", ls=":", lw=1)
+        ax.text(when, 0.02, " " + text, transform=ax.get_xaxis_transform(), fontsize=7, rotation=90, va="bottom", color="#555555")
+    ax.set_ylabel("utility of mediating (gain − cost)")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    fig.suptitle(
+        "When does China choose to mediate between Pakistan and Afghanistan?\n"
+        "Utility of 'mediate PAK + AFG' at each weekly decision; circles: China mediates (above 0 and out of its 8-week cooldown)",
+        fontsize=10,
+    )
+    fig.savefig(IMG / "reactive-mediation.png", dpi=110)
+
+
 if __name__ == "__main__":
     main()
+    mediation_figure()

@@ -1,20 +1,143 @@
 """Actors (one ``mesa.Agent`` per state) and their policies: how an actor decides to act.
 
-A policy is a small class with one method, ``decide(actor) -> list of events``, in the manner of
-strategies in the Axelrod library. The scripted policy does nothing of its own: every event comes
-from the scenario file.
+A policy is a small class with one method, ``decide(actor) -> list[Decision]``, in the manner of
+strategies in the Axelrod library; ``classifier`` says what kind of policy it is. The scripted
+policy does nothing of its own. The reactive policy looks one step ahead: for every action in
+its repertoire it predicts the change with the same dynamics code that applies events, scores
+the action as the fall in the actor's discomfort minus the action's cost, and acts on the best
+one if it clears the threshold.
+
+Discomfort is the weighted squared distance from what the actor wants (its interests), so the
+same action is worth more the further the actor is from what it wants.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from itertools import combinations
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
+import numpy as np
+
+from stances import dynamics
+from stances.catalogue import EventType, Form, named_types
+from stances.errors import Position
+from stances.scenario import REACTIVE_REPERTOIRE, Event, Interest, PolicySpec
 
 if TYPE_CHECKING:
     from stances.model import StanceModel
-    from stances.scenario import Event
+
+SIDES = {"exact": 0, "at_least": 1, "at_most": 2}
+
+
+class Stakes:
+    """An actor's discomfort: sum over its interests of weight * gap**2 (score squared units).
+
+    The gap of an interest is value - want, where value is one score or the difference of two;
+    for side 'at_least' only a shortfall counts, for 'at_most' only an excess.
+    """
+
+    def __init__(self, interests: tuple[Interest, ...], ids: tuple[str, ...]):
+        n = len(ids)
+        at = {a: i for i, a in enumerate(ids)}
+
+        def cell(dyad: tuple[str, str] | None) -> int:
+            return -1 if dyad is None else at[dyad[0]] * n + at[dyad[1]]
+
+        self.n = n
+        self.plus = np.array([cell(i.plus) for i in interests], dtype=np.intp)
+        self.minus = np.array([cell(i.minus) for i in interests], dtype=np.intp)
+        self.want = np.array([i.want for i in interests], dtype=float)
+        self.weight = np.array([i.weight for i in interests], dtype=float)
+        self.side = np.array([SIDES[i.side] for i in interests], dtype=int)
+
+    def __bool__(self) -> bool:
+        return bool(self.plus.size)
+
+    def values(self, R: np.ndarray) -> np.ndarray:
+        """The value each interest looks at, shape (K, T)."""
+        flat = R.reshape(R.shape[0], -1)
+        out = flat[:, self.plus].copy()
+        has_minus = self.minus >= 0
+        out[:, has_minus] -= flat[:, self.minus[has_minus]]
+        return out
+
+    def of_values(self, values: np.ndarray) -> np.ndarray:
+        """Discomfort from interest values, shape (K,)."""
+        gap = values - self.want
+        gap = np.where(self.side == 1, np.minimum(gap, 0.0), gap)
+        gap = np.where(self.side == 2, np.maximum(gap, 0.0), gap)
+        return (self.weight * gap**2).sum(axis=1)
+
+    def discomfort(self, R: np.ndarray) -> np.ndarray:
+        """Discomfort in state R, shape (K,)."""
+        return self.of_values(self.values(R))
+
+    def discomfort_after(self, values: np.ndarray, changes: dynamics.Changes) -> np.ndarray:
+        """Discomfort once `changes` are applied, from the current interest values (exact:
+        only the changed cells are looked at), shape (K,)."""
+        cells = changes.rows * self.n + changes.cols
+        delta = changes.delta  # (K, M)
+        moved = values + delta @ (cells[:, None] == self.plus[None, :])
+        moved -= delta @ (cells[:, None] == self.minus[None, :])
+        return self.of_values(moved)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible action: an event type and who it is aimed at (indices)."""
+
+    type: EventType
+    others: tuple[int, ...]
+    cost: float
+
+    def event(self, actor: str, ids: tuple[str, ...], when, note: str) -> Event:
+        names = tuple(ids[i] for i in self.others)
+        parties = self.type.form.takes_parties
+        label = "+".join(names)
+        return Event(
+            id=f"{actor}-{self.type.name}-{label}-{when.isoformat()}",
+            date=when,
+            type=self.type,
+            actor=actor,
+            target=None if parties else names[0],
+            parties=names if parties else (),
+            intensity=1.0,
+            cite=None,
+            note=note,
+            source=Position(f"decided by {actor}"),
+        )
+
+    def label(self, ids: tuple[str, ...]) -> str:
+        return f"{self.type.name} {'+'.join(ids[i] for i in self.others)}"
+
+
+@dataclass
+class Decision:
+    """What an actor does this step, for the members in `members` (bool, shape (K,)).
+
+    origin is 'decided' for an action, 'refused' for a party's refusal of one. utility is the
+    chosen action's utility per member; alternatives the best other actions (label, utility,
+    member mean) at the time of choosing.
+    """
+
+    event: Event
+    members: np.ndarray
+    origin: str = "decided"
+    utility: np.ndarray | None = None
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+
+
+def needs_consent(kind: EventType) -> bool:
+    """Cooperative meetings, mediations and joint acts need every party to agree."""
+    return kind.goldstein > 0 and kind.form in (Form.MEETING, Form.MEDIATION, Form.SYMMETRIC)
+
+
+def refusal_type(kind: EventType) -> EventType:
+    """How a refusal is logged: 'reject_mediation' (CAMEO 126) or 'reject_proposal' (125)."""
+    return named_types()["reject_mediation" if kind.form is Form.MEDIATION else "reject_proposal"]
 
 
 class Policy(ABC):
@@ -24,8 +147,8 @@ class Policy(ABC):
     classifier: ClassVar[dict[str, object]] = {"acts": False, "stochastic": False}
 
     @abstractmethod
-    def decide(self, actor: Actor) -> list[Event]:
-        """The events the actor starts this step (after the scripted ones, before decay)."""
+    def decide(self, actor: Actor) -> list[Decision]:
+        """The actor's own events this step (after the scripted ones, before decay)."""
 
 
 class Scripted(Policy):
@@ -33,12 +156,172 @@ class Scripted(Policy):
 
     name = "scripted"
 
-    def decide(self, actor: Actor) -> list[Event]:
+    def decide(self, actor: Actor) -> list[Decision]:
         return []
 
 
+class Reactive(Policy):
+    """One-step look-ahead on the actor's interests (see the module docstring).
+
+    Each step, up to ``max_actions`` times: every candidate (repertoire type x target or party
+    pair) gets utility = discomfort now - discomfort after it - its cost; candidates in cooldown
+    are left out; the best (temperature 0) or a softmax draw (temperature > 0) is taken if its
+    utility exceeds the threshold. Actions needing consent happen only where every party with
+    interests gains from them; otherwise each refusing party's refusal is logged and applied.
+    """
+
+    name = "reactive"
+    classifier: ClassVar[dict[str, object]] = {"acts": True, "stochastic": "when temperature > 0"}
+
+    def __init__(self, spec: PolicySpec, types: dict[str, EventType]):
+        self.spec = spec
+        self.types = [types[name] for name in (spec.repertoire or REACTIVE_REPERTOIRE)]
+        self.candidates: list[Candidate] = []
+        self.last_used: dict[str, np.ndarray] = {}
+
+    def setup(self, actor: Actor) -> None:
+        """Enumerate the candidates once the actor knows its index and the model its size."""
+        others = [i for i in range(len(actor.model.spec.actor_ids)) if i != actor.index]
+        for kind in self.types:
+            cost = self.spec.costs.get(kind.name, self.spec.cost)
+            if kind.form is Form.MEDIATION:
+                targets = list(combinations(others, 2))
+            else:
+                targets = [(o,) for o in others]
+            self.candidates += [Candidate(kind, t, cost) for t in targets]
+
+    def _blocked(self, actor: Actor) -> np.ndarray:
+        """Candidates in cooldown, per member: bool (K, C)."""
+        model = actor.model
+        today = model.decision_date.toordinal()
+        blocked = np.zeros((model.members, len(self.candidates)), dtype=bool)
+        for c, cand in enumerate(self.candidates):
+            last = self.last_used.get(cand.type.name)
+            if last is not None:
+                blocked[:, c] = today - last < self.spec.cooldown.days
+        return blocked
+
+    def utilities(self, actor: Actor) -> np.ndarray:
+        """Utility of every candidate for every member, shape (K, C): gain minus cost."""
+        model = actor.model
+        R = model.R
+        values = actor.stakes.values(R)
+        now = actor.stakes.of_values(values)
+        out = np.empty((R.shape[0], len(self.candidates)))
+        for c, cand in enumerate(self.candidates):
+            changes = dynamics.changes_of(
+                R,
+                model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10),
+                model.coefficients,
+            )
+            out[:, c] = now - actor.stakes.discomfort_after(values, changes) - cand.cost
+        return out
+
+    def choose(self, utilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The chosen candidate per member, or -1 where none clears the threshold."""
+        if self.spec.temperature > 0:
+            finite = np.isfinite(utilities)
+            scaled = np.where(finite, utilities / self.spec.temperature, -np.inf)
+            scaled -= scaled.max(axis=1, keepdims=True)
+            p = np.exp(scaled)
+            p /= p.sum(axis=1, keepdims=True)
+            draws = rng.random(utilities.shape[0])[:, None]
+            chosen = np.minimum((p.cumsum(axis=1) < draws).sum(axis=1), utilities.shape[1] - 1)
+        else:
+            chosen = utilities.argmax(axis=1)
+        best = utilities[np.arange(utilities.shape[0]), chosen]
+        return np.where(best > self.spec.threshold, chosen, -1)
+
+    def decide(self, actor: Actor) -> list[Decision]:
+        if not actor.stakes or not self.candidates:
+            return []
+        model = actor.model
+        decisions: list[Decision] = []
+        for _ in range(self.spec.max_actions):
+            utilities = self.utilities(actor)
+            utilities[self._blocked(actor)] = -np.inf
+            chosen = self.choose(utilities, model.rng)
+            if (chosen < 0).all():
+                break
+            for c in np.unique(chosen[chosen >= 0]):
+                decisions += self._act(actor, self.candidates[c], chosen == c, utilities, int(c))
+        return decisions
+
+    def _alternatives(self, actor: Actor, utilities: np.ndarray, members: np.ndarray, c: int):
+        """The three best other candidates by mean utility over `members` (label, utility)."""
+        chosen = utilities[members]
+        finite = np.isfinite(chosen)
+        count = finite.sum(axis=0)
+        total = np.where(finite, chosen, 0.0).sum(axis=0)
+        mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
+        order = [
+            int(i) for i in np.argsort(-mean, kind="stable") if i != c and np.isfinite(mean[i])
+        ]
+        ids = actor.model.spec.actor_ids
+        return [(self.candidates[i].label(ids), float(mean[i])) for i in order[:3]]
+
+    def _act(
+        self, actor: Actor, cand: Candidate, members: np.ndarray, utilities: np.ndarray, c: int
+    ) -> list[Decision]:
+        """Carry out one chosen candidate in the members that chose it (asking for consent)."""
+        model = actor.model
+        ids = model.spec.actor_ids
+        self.last_used.setdefault(cand.type.name, np.full(model.members, -np.inf))
+        self.last_used[cand.type.name][members] = model.decision_date.toordinal()
+        alternatives = self._alternatives(actor, utilities, members, c)
+        utility = utilities[:, c]
+        note = f"utility {np.mean(utility[members]):.3f}; runner-up " + (
+            f"{alternatives[0][0]} {alternatives[0][1]:.3f}" if alternatives else "none"
+        )
+        event = cand.event(actor.actor_id, ids, model.decision_date, note)
+        if not needs_consent(cand.type):
+            actor.model.apply(
+                event, origin="decided", members=members, utility=utility, alternatives=alternatives
+            )
+            return [Decision(event, members, "decided", utility, alternatives)]
+        changes = dynamics.changes_of(
+            model.R,
+            model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10),
+            model.coefficients,
+        )
+        agree = members.copy()
+        refusals: list[tuple[Actor, np.ndarray]] = []
+        for i in cand.others:
+            party = model.actor_at(i)
+            if not party.stakes:
+                continue  # nothing to judge by: no objection
+            values = party.stakes.values(model.R)
+            gains = party.stakes.of_values(values) - party.stakes.discomfort_after(values, changes)
+            refuses = members & (gains <= 0)
+            if refuses.any():
+                refusals.append((party, refuses))
+            agree &= gains > 0
+        out = []
+        if agree.any():
+            model.apply(
+                event, origin="decided", members=agree, utility=utility, alternatives=alternatives
+            )
+            out.append(Decision(event, agree, "decided", utility, alternatives))
+        for party, refuses in refusals:
+            kind = refusal_type(cand.type)
+            refusal = Candidate(kind, (actor.index,), 0.0).event(
+                party.actor_id,
+                ids,
+                model.decision_date,
+                f"refuses {cand.label(ids)} proposed by {actor.actor_id}",
+            )
+            model.apply(refusal, origin="refused", members=refuses)
+            out.append(Decision(refusal, refuses, "refused"))
+        return out
+
+
+def make_policy(spec: PolicySpec, types: dict[str, EventType]) -> Policy:
+    """The policy a scenario file asks for."""
+    return Reactive(spec, types) if spec.kind == "reactive" else Scripted()
+
+
 class Actor(mesa.Agent):
-    """A state: its id (e.g. 'IND'), display name, row/column index and policy."""
+    """A state: its id (e.g. 'IND'), display name, row/column index, interests and policy."""
 
     model: StanceModel
 
@@ -47,12 +330,18 @@ class Actor(mesa.Agent):
         self.actor_id = actor_id
         self.name = name
         self.index = model.spec.index(actor_id)
+        self.stakes = Stakes(model.spec.interests.get(actor_id, ()), model.spec.actor_ids)
         self.policy = policy or Scripted()
+        if isinstance(self.policy, Reactive):
+            self.policy.setup(self)
 
     def step(self) -> None:
         """Take this step's own decisions (Mesa calls this through ``shuffle_do``)."""
-        for event in self.policy.decide(self):
-            self.model.apply(event, origin="decided")
+        self.policy.decide(self)
+
+    def discomfort(self) -> np.ndarray:
+        """How far the actor is from what it wants, per member (score squared, >= 0)."""
+        return self.stakes.discomfort(self.model.R)
 
     def regard(self, other: str, member: int = 0) -> float:
         """How this actor regards another, in [-1, 1]."""

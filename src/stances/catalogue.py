@@ -106,6 +106,7 @@ _NAMED: tuple[tuple[str, str, Form, str], ...] = (
     ("deport", "174", Form.DIRECTED, "expel or deport the target's nationals"),
     ("mass_expulsion", "201", Form.DIRECTED, "expel the target's nationals en masse"),
     ("reject_mediation", "126", Form.DIRECTED, "reject the target's offer to mediate"),
+    ("reject_proposal", "125", Form.DIRECTED, "reject the target's proposal to meet or negotiate"),
     ("border_clash", "193", Form.SYMMETRIC, "armed clash with small arms along a border"),
     ("airstrike", "195", Form.DIRECTED, "employ aerial weapons against the target's territory"),
 )

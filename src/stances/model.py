@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import mesa
 import numpy as np
 
 from stances import dynamics
-from stances.actors import Actor
+from stances.actors import Actor, make_policy
+from stances.catalogue import Form, named_types
 from stances.results import Result
 from stances.scenario import Event, Scenario, load_scenario
 from stances.timegrid import step_lengths
@@ -27,12 +29,20 @@ ARTICLE = Path(__file__).resolve().parents[2] / "scenarios" / "article.yaml"
 
 @dataclass(frozen=True)
 class Applied:
-    """An event as it happened: in which step, from where (scripted or decided), what it changed."""
+    """An event as it happened: in which step, from where, in which members, what it changed.
+
+    origin: 'scripted' (from the file), 'decided' (an actor's choice) or 'refused' (a party's
+    refusal of a proposed action). members: bool (K,), where it happened. utility: the
+    decider's utility per member; alternatives: the best other actions (label, mean utility).
+    """
 
     step: int
     event: Event
     origin: str
     changes: dynamics.Changes
+    members: np.ndarray
+    utility: np.ndarray | None = None
+    alternatives: tuple[tuple[str, float], ...] = ()
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -87,8 +97,11 @@ class StanceModel(mesa.Model):
         self.step_index = 0
         self.applied: list[Applied] = []
         self._scripted = self._events_by_step(spec.events)
-        for actor_id, name in spec.actors.items():
-            Actor(self, actor_id, name)
+        types = {**named_types(), **spec.event_types}
+        self._actors = [
+            Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
+            for actor_id, name in spec.actors.items()
+        ]
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 f"{a} -> {b}": partial(_dyad_score, i, j)
@@ -128,20 +141,55 @@ class StanceModel(mesa.Model):
             by_step[bisect.bisect_right(self.dates, event.date)].append(event)
         return by_step
 
-    def act_of(self, event: Event) -> dynamics.Act:
-        """The event as the dynamics sees it: indices and a strength per member."""
+    @property
+    def decision_date(self):
+        """The date given to decisions taken in the current step: its last day."""
+        return self.dates[min(self.step_index + 1, self.n_steps)] - timedelta(days=1)
+
+    def actor_at(self, index: int) -> Actor:
+        """The Actor agent of array index `index`."""
+        return self._actors[index]
+
+    def act(self, form: Form, actor: int, others: tuple[int, ...], strength: float) -> dynamics.Act:
+        """An act of the given strength in every member."""
+        return dynamics.Act(form, actor, others, np.full(self.members, strength))
+
+    def act_of(self, event: Event, members: np.ndarray | None = None) -> dynamics.Act:
+        """The event as the dynamics sees it: indices and a strength per member (0 outside
+        `members`)."""
         index = self.spec.index
-        return dynamics.Act(
+        act = self.act(
             event.type.form,
             index(event.actor),
             tuple(index(o) for o in event.others),
-            np.full(self.members, event.strength),
+            event.strength,
         )
+        if members is not None:
+            act.strength[~members] = 0.0
+        return act
 
-    def apply(self, event: Event, origin: str = "scripted") -> dynamics.Changes:
-        """Apply one event to the state now and log it."""
-        changes = dynamics.apply_act(self.R, self.act_of(event), self.coefficients)
-        self.applied.append(Applied(self.step_index + 1, event, origin, changes))
+    def apply(
+        self,
+        event: Event,
+        origin: str = "scripted",
+        members: np.ndarray | None = None,
+        utility: np.ndarray | None = None,
+        alternatives: list[tuple[str, float]] | tuple = (),
+    ) -> dynamics.Changes:
+        """Apply one event now, in every member or only in `members` (bool, (K,)), and log it."""
+        mask = np.ones(self.members, dtype=bool) if members is None else members
+        changes = dynamics.apply_act(self.R, self.act_of(event, mask), self.coefficients)
+        self.applied.append(
+            Applied(
+                self.step_index + 1,
+                event,
+                origin,
+                changes,
+                mask.copy(),
+                utility,
+                tuple(alternatives),
+            )
+        )
         return changes
 
     def step(self) -> None:

@@ -110,7 +110,12 @@ def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
         return
     lo, hi = mdates.date2num(x0), mdates.date2num(x1)
     xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
-    labels = [f"{r.n} {r.event}: {r.who}, {r.type}" for r in events.itertuples()]
+    labels = [
+        f"{r.n} {r.event}: {r.who}, {r.type}"
+        if r.origin == "scripted"
+        else f"{r.n} {r.who}, {r.type} ({r.origin})"
+        for r in events.itertuples()
+    ]
     width_in = ax.get_position().width * ax.figure.get_figwidth()
     per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
     widths = np.array([len(t) * per_char for t in labels])
@@ -129,7 +134,7 @@ def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
             marker="v",
             ms=6,
             color=colour,
-            mfc="white" if origin == "decided" else colour,
+            mfc="white" if origin != "scripted" else colour,
         )
         ax.text(
             x,

@@ -30,6 +30,7 @@ EVENT_COLUMNS = [
     "date",
     "event",
     "origin",
+    "members",
     "type",
     "cameo",
     "goldstein",
@@ -41,6 +42,8 @@ EVENT_COLUMNS = [
     "before",
     "after",
     "change",
+    "utility",
+    "alternatives",
     "cite",
     "source",
 ]
@@ -81,8 +84,12 @@ class Result:
         ids = spec.actor_ids
         rows = []
         for applied in model.applied:
-            ev, ch = applied.event, applied.changes
-            before, after = ch.before.mean(axis=0), ch.after.mean(axis=0)
+            ev, ch, where = applied.event, applied.changes, applied.members
+            before, after = ch.before[where].mean(axis=0), ch.after[where].mean(axis=0)
+            utility = (
+                float(applied.utility[where].mean()) if applied.utility is not None else np.nan
+            )
+            alternatives = "; ".join(f"{label} {u:+.3f}" for label, u in applied.alternatives)
             for m, (i, j) in enumerate(zip(ch.rows.tolist(), ch.cols.tolist(), strict=True)):
                 rows.append(
                     {
@@ -90,6 +97,7 @@ class Result:
                         "date": ev.date.isoformat(),
                         "event": ev.id,
                         "origin": applied.origin,
+                        "members": int(where.sum()),
                         "type": ev.type.name,
                         "cameo": ev.type.cameo,
                         "goldstein": ev.type.goldstein,
@@ -101,6 +109,8 @@ class Result:
                         "before": before[m],
                         "after": after[m],
                         "change": after[m] - before[m],
+                        "utility": utility,
+                        "alternatives": alternatives,
                         "cite": ev.cite or "",
                         "source": str(ev.source),
                     }

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
 from pydantic import (
@@ -103,7 +103,8 @@ def _plain(node: Any, path: KeyPath, file: str, doc: Doc) -> Any:
         for k in node:
             key = str(k)
             kl, kc = node.lc.key(k)
-            vl, vc = node.lc.value(k)
+            # an empty value has no place of its own (ruamel gives the next token's): use the key's
+            vl, vc = node.lc.value(k) if node[k] is not None else (kl, kc)
             doc.keys[(*path, key)] = Position(file, kl + 1, kc + 1)
             doc.values[(*path, key)] = Position(file, vl + 1, vc + 1)
             out[key] = _plain(node[k], (*path, key), file, doc)
@@ -141,8 +142,15 @@ def parse_yaml(text: str, file: str) -> Doc:
         raise ScenarioError([Problem(Position(file), "", f"not valid YAML: {exc}")]) from None
     doc = Doc(data={})
     if not isinstance(node, CommentedMap):
-        got = "an empty file" if node is None else f"a {type(node).__name__}"
-        raise ScenarioError([Problem(Position(file, 1, 1), "", f"expected a mapping, got {got}")])
+        got = (
+            "an empty file"
+            if node is None
+            else "a list"
+            if isinstance(node, CommentedSeq)
+            else repr(node)
+        )
+        message = f"expected a mapping of keys (title:, time:, actors:, ...), got {got}"
+        raise ScenarioError([Problem(Position(file, 1, 1), "", message)])
     doc.values[()] = Position(file, 1, 1)
     doc.data = _plain(node, (), file, doc)
     return doc
@@ -486,6 +494,9 @@ class Duration(str):
         obj.days = days
         return obj
 
+    def __getnewargs__(self) -> tuple[str, float]:  # for copy and pickle
+        return str(self), self.days
+
 
 DURATION_PATTERN = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(day|week|month|year)s?\s*$"
 
@@ -518,9 +529,10 @@ def _iso_date(value: Any) -> date:
 
 def _cameo_code(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(
-            f'write CAMEO codes as quoted text, e.g. "{value:03d}": leading zeros matter'
-        )
+        # YAML reads 0871 as the number 871: the zeros are gone, so offer the codes it could be
+        codes = [c for c in cameo_table() if c.lstrip("0") == str(value)] or [f"{value:03d}"]
+        shown = " or ".join(f'"{c}"' for c in codes)
+        raise ValueError(f"write CAMEO codes as quoted text, e.g. {shown}: leading zeros matter")
     if not isinstance(value, str):
         raise ValueError(f"expected a CAMEO code as quoted text, got {value!r}")
     if value not in cameo_table():
@@ -565,11 +577,62 @@ class TimeSpec(_Strict):
     step: StepField = parse_step("week")
 
 
+NonNegative = Annotated[float, Field(strict=True, ge=0.0)]
+
+
+class InterestSpec(_Strict):
+    """What an actor wants of one dyad (or of the difference of two), and how much it cares.
+
+    want: the desired score (or difference of scores), in [-1, 1] (differences in [-2, 2]).
+    weight: how much this interest counts (>= 0, dimensionless).
+    side: 'exact' (any gap hurts), 'at_least' (only falling short hurts), 'at_most'.
+    why: the reason or the source, in words.
+    """
+
+    want: Annotated[float, Field(strict=True, ge=-2.0, le=2.0)]
+    weight: NonNegative = 1.0
+    side: Literal["exact", "at_least", "at_most"] = "exact"
+    why: Text | None = None
+
+
+class PolicySpec(_Strict):
+    """How an actor decides its own events (see docs/model.md, "Actors that decide").
+
+    kind: 'scripted' (only the file's events) or 'reactive' (one-step look-ahead).
+    repertoire: the event types it may choose from (default: REACTIVE_REPERTOIRE).
+    cost: cost of any action, in discomfort units (score squared); costs: per type.
+    threshold: acts only when the best utility (gain minus cost) exceeds this.
+    cooldown: how long before the same type can be used again.
+    temperature: 0 picks the best action; above 0, a softmax draw over utilities / temperature.
+    max_actions: at most this many actions per step.
+    """
+
+    kind: Literal["scripted", "reactive"] = "reactive"
+    repertoire: list[Text] | None = None
+    cost: NonNegative = 0.05
+    costs: dict[str, NonNegative] = Field(default_factory=dict)
+    threshold: Annotated[float, Field(strict=True)] = 0.0
+    cooldown: DurationField = parse_duration("4 weeks")
+    temperature: NonNegative = 0.0
+    max_actions: Annotated[int, Field(strict=True, ge=0)] = 1
+
+
+def _policy_shorthand(value: Any) -> Any:
+    """`policy: reactive` is short for `policy: {kind: reactive}`."""
+    return {"kind": value} if isinstance(value, str) else value
+
+
+# Event types a reactive actor may choose from when its file gives no repertoire.
+REACTIVE_REPERTOIRE = ("phone_call", "host_visit", "condemn", "mediate")
+
+
 class ActorSpec(_Strict):
-    """An actor: its display name and, optionally, a note."""
+    """An actor: display name, note, interests and policy (default: scripted)."""
 
     name: Text
     note: Text | None = None
+    interests: dict[str, InterestSpec] = Field(default_factory=dict)
+    policy: Annotated[PolicySpec, BeforeValidator(_policy_shorthand)] = PolicySpec(kind="scripted")
 
 
 class Parameters(_Strict):
@@ -708,6 +771,10 @@ def _message(err: dict[str, Any]) -> str:
         return f"expected {kind}, got {got!r}"
     if err["type"] == "string_type":
         return f"expected text, got {got!r}"
+    if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {got!r}"
+    if err["type"] == "list_type":
+        return f"expected a list, got {got!r}"
     if err["type"] == "enum":
         return f"expected one of {ctx.get('expected')}, got {got!r}"
     return str(err["msg"]).removeprefix("Value error, ")
@@ -795,6 +862,20 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Interest:
+    """One interest of an actor: the score `plus` (minus the score `minus`, if any) should be
+    near `want` (side 'exact'), at least `want` ('at_least') or at most `want` ('at_most')."""
+
+    key: str
+    plus: tuple[str, str]
+    minus: tuple[str, str] | None
+    want: float
+    weight: float
+    side: str
+    why: str | None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario: actors, initial and baseline scores, parameters and events.
 
@@ -814,6 +895,8 @@ class Scenario:
     event_types: dict[str, EventType]
     events: tuple[Event, ...]
     resolved: dict[str, Any]
+    interests: dict[str, tuple[Interest, ...]] = field(default_factory=dict)
+    policies: dict[str, PolicySpec] = field(default_factory=dict)
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
@@ -898,7 +981,7 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
                     key=True,
                 )
             )
-    if "actors" in data and len(raw_actors) < 2:
+    if isinstance(data.get("actors"), dict) and len(raw_actors) < 2:
         problems.append(_problem(doc, ("actors",), "a scenario needs at least two actors"))
     ids = list(raw_actors)
     time: TimeSpec | None = parts.get("time")
@@ -912,6 +995,9 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
         doc, "baseline", parts.get("baseline") or {}, ids, initial, problems
     )
     custom = _custom_types(doc, parts.get("event_types") or {}, problems)
+    interests = {a: _interests(doc, a, spec, ids, problems) for a, spec in actors.items()}
+    for a, spec in actors.items():
+        _check_policy(doc, a, spec.policy, custom, problems)
     events = _events(doc, data.get("events", []), ids, custom, time, problems)
     if problems:
         raise ScenarioError(problems)
@@ -923,6 +1009,8 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
         seed=parts.get("seed") or 0,
         time=time,
         actors={k: v.name for k, v in actors.items()},
+        interests=interests,
+        policies={k: v.policy for k, v in actors.items()},
         initial=initial,
         baseline=baseline,
         parameters=parts.get("parameters") or Parameters(),
@@ -990,6 +1078,80 @@ def _relation_matrix(
             seen[(i, j)] = key
             matrix[i, j] = score
     return matrix
+
+
+INTEREST_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*(?:\s-\s*(\S+)\s*->\s*(\S+)\s*)?")
+
+
+def _interests(
+    doc: Doc, actor: str, spec: ActorSpec, ids: list[str], problems: list[Problem]
+) -> tuple[Interest, ...]:
+    """The actor's interests: 'A -> B', 'A <-> B' (both directions) or 'A -> B - C -> D'."""
+    out = []
+    for key, value in spec.interests.items():
+        path = ("actors", actor, "interests", key)
+        match = INTEREST_KEY.fullmatch(key)
+        if not match or (match.group(2) == "<->" and match.group(4)):
+            problems.append(
+                _problem(
+                    doc,
+                    path,
+                    f"'{key}' is not an interest: write 'A -> B', 'A <-> B' or 'A -> B - C -> D' (a difference)",
+                    key=True,
+                )
+            )
+            continue
+        a, arrow, b, c, d = match.groups()
+        names = [x for x in (a, b, c, d) if x is not None]
+        unknown = [x for x in names if x not in ids]
+        for x in unknown:
+            problems.append(_problem(doc, path, f"unknown actor '{x}'" + suggest(x, ids), key=True))
+        if unknown:
+            continue
+        if a == b or (c is not None and c == d):
+            problems.append(
+                _problem(doc, path, f"'{key}': an actor's view of itself is not modelled", key=True)
+            )
+            continue
+        if c is None and not -1 <= value.want <= 1:
+            problems.append(
+                _problem(doc, (*path, "want"), f"a score is in [-1, 1], got {value.want}")
+            )
+            continue
+        minus = (c, d) if c is not None else None
+        dyads = [(a, b), (b, a)] if arrow == "<->" else [(a, b)]
+        out += [
+            Interest(key, dyad, minus, value.want, value.weight, value.side, value.why)
+            for dyad in dyads
+        ]
+    return tuple(out)
+
+
+def _check_policy(
+    doc: Doc, actor: str, policy: PolicySpec, custom: dict[str, EventType], problems: list[Problem]
+) -> None:
+    known = {**named_types(), **custom}
+    path = ("actors", actor, "policy")
+    for k, name in enumerate(policy.repertoire or ()):
+        if name not in known:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "repertoire", k),
+                    f"unknown event type '{name}'" + suggest(name, known),
+                )
+            )
+    allowed = set(policy.repertoire or REACTIVE_REPERTOIRE)
+    for name in policy.costs:
+        if name not in allowed:
+            problems.append(
+                _problem(
+                    doc,
+                    (*path, "costs", name),
+                    f"'{name}' is not in this actor's repertoire ({', '.join(sorted(allowed))})",
+                    key=True,
+                )
+            )
 
 
 def _custom_types(
@@ -1144,11 +1306,17 @@ def _check_people(
         return False
 
     known((*path, "actor"), spec.actor)
-    if kind is None:
-        if spec.target is not None and spec.target == spec.actor:
+    if kind is None:  # the type is wrong, but the people can still be checked
+        if (
+            spec.target is not None
+            and known((*path, "target"), spec.target)
+            and spec.target == spec.actor
+        ):
             problems.append(
                 _problem(doc, (*path, "target"), f"{spec.actor} cannot be its own target")
             )
+        for k, party in enumerate(spec.parties or []):
+            known((*path, "parties", k), party)
         return
     if kind.form.takes_parties:
         if spec.target is not None:

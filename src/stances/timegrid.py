@@ -30,6 +30,9 @@ class StepSpec(str):
         obj.count, obj.unit = count, unit
         return obj
 
+    def __getnewargs__(self) -> tuple[str, int, str]:  # for copy and pickle
+        return str(self), self.count, self.unit
+
 
 def parse_step(value: Any) -> StepSpec:
     """'week', '2 weeks', 'month', '10 days' -> StepSpec; ValueError otherwise."""

@@ -1,0 +1,231 @@
+"""StanceModel as a Mesa model: construction, stepping, history, seeds, members, batch_run,
+and the article replay showing the directions the article reports."""
+
+from __future__ import annotations
+
+import bisect
+import inspect
+import itertools
+from datetime import date, timedelta
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HEADER
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import stances
+from stances import StanceModel
+
+
+@pytest.fixture(scope="module")
+def article() -> stances.Result:
+    return stances.run()
+
+
+def test_no_argument_constructor_builds_the_article():
+    model = StanceModel()
+    assert isinstance(model, mesa.Model)
+    assert model.spec.actor_ids == ("IND", "CHN", "PAK", "AFG")
+    assert sorted(agent.actor_id for agent in model.agents) == ["AFG", "CHN", "IND", "PAK"]
+    assert model.members == 1
+
+
+def test_running_turns_false_exactly_after_the_last_step():
+    model = StanceModel()
+    assert model.n_steps == len(model.dates) - 1
+    assert model.n_steps > 0
+    steps = 0
+    while model.running:
+        assert steps < model.n_steps  # never asks for a step past the end
+        model.step()
+        steps += 1
+        assert model.running == (steps < model.n_steps)
+    assert steps == model.n_steps
+    # the dates cover the window: t_0 = start, t_K is the first boundary after the end
+    sc = model.spec
+    assert model.dates[0] == sc.time.start
+    assert model.dates[-2] <= sc.time.end < model.dates[-1]
+
+
+def test_step_zero_is_the_initial_state():
+    model = StanceModel()
+    np.testing.assert_array_equal(model.history[0, 0], model.spec.initial)
+    model.run()
+    np.testing.assert_array_equal(model.history[0, 0], model.spec.initial)
+    np.testing.assert_array_equal(model.history[-1], model.R)
+
+
+def test_history_stays_in_range(article):
+    assert np.all(np.abs(article.history) <= 1.0)
+    assert article.history.shape == (len(article.dates), 1, 4, 4)
+
+
+def test_event_on_a_step_boundary_lands_in_the_step_that_starts_that_day(write_scenario):
+    # weekly steps from 2025-01-01: boundaries 01-01, 01-08, 01-15, ...
+    text = (
+        HEADER + "events:\n"
+        "  - {id: on-start, date: 2025-01-01, type: visit, actor: IND, target: AFG}\n"
+        "  - {id: day-before, date: 2025-01-07, type: visit, actor: IND, target: AFG}\n"
+        "  - {id: on-boundary, date: 2025-01-08, type: visit, actor: IND, target: AFG}\n"
+        "  - {id: mid-step, date: 2025-01-10, type: visit, actor: IND, target: AFG}\n"
+        "  - {id: on-later, date: 2025-01-29, type: visit, actor: IND, target: AFG}\n"
+        "  - {id: last-day, date: 2025-03-31, type: visit, actor: IND, target: AFG}\n"
+    )
+    model = StanceModel(stances.load_scenario(write_scenario(text)))
+    model.run()
+    steps = {a.event.id: a.step for a in model.applied}
+    # step k covers t_{k-1} <= d < t_k, so an event dated t_j happens in step j + 1
+    assert model.dates[:2] == [date(2025, 1, 1), date(2025, 1, 8)]
+    assert steps["on-start"] == 1
+    assert steps["day-before"] == 1
+    assert steps["on-boundary"] == 2
+    assert steps["mid-step"] == 2
+    assert steps["on-later"] == 5  # 2025-01-29 = t_4
+    last = steps["last-day"]
+    assert model.dates[last - 1] <= date(2025, 3, 31) < model.dates[last]
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.dates(date(2000, 1, 1), date(2030, 12, 31)),
+    length=st.integers(1, 120),
+    offset=st.floats(0, 1),
+    step=st.sampled_from(["day", "3 days", "week", "2 weeks", "month", "2 months"]),
+)
+def test_every_event_lands_in_the_step_containing_its_date(tmp_path, start, length, offset, step):
+    end = start + timedelta(days=length)
+    day = start + timedelta(days=round(offset * length))
+    text = (
+        "title: t\n"
+        f"time: {{start: {start}, end: {end}, step: {step}}}\n"
+        "actors: {AAA: {name: A}, BBB: {name: B}}\n"
+        f"events:\n  - {{id: e, date: {day}, type: visit, actor: AAA, target: BBB}}\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    model = StanceModel(stances.load_scenario(path))
+    model.run()
+    assert model.dates[0] == start and model.dates[-2] <= end < model.dates[-1]
+    assert all(a < b for a, b in itertools.pairwise(model.dates))
+    (applied,) = model.applied
+    assert model.dates[applied.step - 1] <= day < model.dates[applied.step]
+
+
+def test_event_effect_shows_at_the_end_of_its_step(write_scenario):
+    text = (
+        HEADER
+        + "events:\n  - {id: hit, date: 2025-01-08, type: airstrike, actor: IND, target: AFG}\n"
+    )
+    model = StanceModel(stances.load_scenario(write_scenario(text)))
+    model.run()
+    afg, ind = model.spec.index("AFG"), model.spec.index("IND")
+    views = model.history[:, 0, afg, ind]
+    assert views[0] == views[1] == 0.0  # step 1 (01-01 to 01-08) has no event
+    assert views[2] < 0.0  # the state at 01-15 has the strike of 01-08
+
+
+@pytest.mark.parametrize("seed", [0, 3, 11])
+def test_same_seed_same_relations(seed):
+    first = stances.run(seed=seed).relations
+    second = stances.run(seed=seed).relations
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_seed_defaults_to_the_scenario_seed():
+    model = StanceModel()
+    assert model.seed == model.spec.seed == 7
+    assert StanceModel(rng=5).seed == 5
+
+
+def test_members_without_noise_are_identical():
+    model = StanceModel(members=3)
+    model.run()
+    assert model.history.shape[1] == 3
+    single = StanceModel()
+    single.run()
+    for k in range(3):
+        np.testing.assert_array_equal(model.history[:, k], single.history[:, 0])
+    relations = model.result().relations
+    assert sorted(relations["member"].unique()) == [0, 1, 2]
+    scores = relations.pivot_table(
+        index=["step", "actor", "toward"], columns="member", values="score"
+    )
+    assert (scores[0] == scores[1]).all() and (scores[0] == scores[2]).all()
+
+
+def test_parameter_override_changes_the_run():
+    weak = StanceModel(kappa_observer=0.0)
+    assert weak.spec.parameters.kappa_observer == 0.0
+    assert weak.coefficients.kappa_observer == 0.0
+    with pytest.raises(ValueError):
+        StanceModel(kappa_observer=2.0)
+
+
+def test_mesa_batch_run():
+    kwargs = {"kappa_observer": [0.1, 0.2]}
+    options = {"number_processes": 1, "data_collection_period": 1, "display_progress": False}
+    if "rng" in inspect.signature(mesa.batch_run).parameters:  # Mesa >= 3.5
+        options["rng"] = [1, 2]
+    else:
+        options["iterations"] = 2
+    rows = pd.DataFrame(mesa.batch_run(StanceModel, parameters=kwargs, **options))
+    assert set(rows["kappa_observer"]) == {0.1, 0.2}
+    assert rows["RunId"].nunique() == 4
+    ids = ("IND", "CHN", "PAK", "AFG")
+    dyads = [f"{a} -> {b}" for a in ids for b in ids if a != b]
+    assert set(dyads) <= set(rows.columns)
+    for kappa in (0.1, 0.2):
+        model = StanceModel(kappa_observer=kappa)
+        model.run()
+        subset = rows[rows["kappa_observer"] == kappa]
+        assert subset["Step"].max() >= model.n_steps - 1
+        for _, row in subset.drop_duplicates(["RunId", "Step"]).iterrows():
+            s = int(row["Step"])
+            for i, a in enumerate(ids):
+                for j, b in enumerate(ids):
+                    if i != j:
+                        assert row[f"{a} -> {b}"] == model.history[s, 0, i, j], (kappa, s, a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# The article replay: the directions the article reports, read from the run
+
+
+def across(result: stances.Result, day: str, actor: str, toward: str) -> tuple[float, float]:
+    """The score at the step boundary before the day and at the one after it."""
+    d = date.fromisoformat(day)
+    after = bisect.bisect_right(result.dates, d)  # first boundary after the day
+    series = result.score(actor, toward)[:, 0]
+    assert result.dates[after - 1] <= d < result.dates[after]
+    return float(series[after - 1]), float(series[after])
+
+
+def test_paktika_strike_lowers_afghanistans_view_of_pakistan(article):
+    before, after = across(article, "2024-12-24", "AFG", "PAK")
+    assert after < before
+
+
+@pytest.mark.parametrize("day", ["2025-01-08", "2025-05-15"])  # Dubai meeting, Jaishankar call
+@pytest.mark.parametrize(("actor", "toward"), [("IND", "AFG"), ("AFG", "IND")])
+def test_india_afghanistan_outreach_raises_both_views(article, day, actor, toward):
+    before, after = across(article, day, actor, toward)
+    assert after > before
+
+
+@pytest.mark.parametrize(
+    ("actor", "toward"), [("PAK", "AFG"), ("AFG", "PAK"), ("PAK", "CHN"), ("AFG", "CHN")]
+)
+def test_beijing_mediation_raises_parties_and_credit(article, actor, toward):
+    before, after = across(article, "2025-05-21", actor, toward)
+    assert after > before
+
+
+def test_article_events_all_applied_once(article):
+    sc = stances.load_scenario(stances.model.ARTICLE)
+    applied = list(article.events.drop_duplicates("event")["event"])
+    assert applied == [e.id for e in sc.events]
