@@ -82,16 +82,16 @@ def main() -> None:
         print(f"{name}: {variant.title} | end scores: {cells}")
 
 
-
-
-def mediation_utility(path: Path) -> tuple[list[date], list[float], list[date]]:
-    """China's utility of mediating between Pakistan and Afghanistan at each decision, and the
-    dates it mediated, in a reactive scenario."""
+def mediation_utility(path: Path) -> tuple[list[date], list[float], list[date], list[date]]:
+    """China's utility of mediating between Pakistan and Afghanistan at each decision, the
+    dates it mediated and the dates a proposal of it was refused, in a reactive scenario."""
     model = stances.StanceModel(path)
     china = model.actor_at(model.spec.index("CHN"))
     policy = china.policy
     wanted = next(
-        c for c, cand in enumerate(policy.candidates) if cand.label(model.spec.actor_ids) == "mediate PAK+AFG"
+        c
+        for c, cand in enumerate(policy.candidates)
+        if cand.label(model.spec.actor_ids) == "mediate PAK+AFG"
     )
     when, utility = [], []
     decide = policy.decide
@@ -103,8 +103,15 @@ def mediation_utility(path: Path) -> tuple[list[date], list[float], list[date]]:
 
     policy.decide = traced
     model.run()
-    mediated = [a.event.date for a in model.applied if a.origin == "decided" and a.event.type.name == "mediate"]
-    return when, utility, mediated
+    mediated = [
+        a.event.date
+        for a in model.applied
+        if a.origin == "decided" and a.event.type.name == "mediate"
+    ]
+    refused = sorted(
+        {a.event.date for a in model.applied if a.event.type.name == "reject_mediation"}
+    )
+    return when, utility, mediated, refused
 
 
 def mediation_figure() -> None:
@@ -115,25 +122,55 @@ def mediation_figure() -> None:
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     ax = fig.subplots()
     runs = [
-        ("with India's outreach (article-reactive.yaml)", SCENARIOS / "article-reactive.yaml", "#d95f02"),
-        ("without it (no Dubai meeting, no call)", ROOT / "docs" / "reactive-no-outreach.yaml", "#1b9e77"),
+        (
+            "with India's outreach (article-reactive.yaml)",
+            SCENARIOS / "article-reactive.yaml",
+            "#d95f02",
+        ),
+        (
+            "without it (no Dubai meeting, no call)",
+            ROOT / "docs" / "reactive-no-outreach.yaml",
+            "#1b9e77",
+        ),
     ]
     for label, path, colour in runs:
-        when, utility, mediated = mediation_utility(path)
+        when, utility, mediated, refused = mediation_utility(path)
         ax.plot(when, utility, color=colour, lw=1.8, label=label)
-        ax.plot(mediated, [utility[when.index(d)] for d in mediated], "o", color=colour, ms=8, mfc="white")
+        ax.plot(
+            mediated,
+            [utility[when.index(d)] for d in mediated],
+            "o",
+            color=colour,
+            ms=8,
+            mfc="white",
+        )
+        ax.plot(refused, [utility[when.index(d)] for d in refused], "x", color=colour, ms=9, mew=2)
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(date(2025, 5, 21), color="grey", ls="--", lw=1)
-    ax.text(date(2025, 5, 21), 0.98, " real Beijing meeting, 21 May", transform=ax.get_xaxis_transform(), va="top", fontsize=8)
-    for when, text in [(date(2025, 1, 8), "Dubai meeting"), (date(2025, 5, 15), "Jaishankar call"), (date(2024, 12, 24), "Paktika strike")]:
+    for when, text in [
+        (date(2025, 5, 21), "real Beijing meeting"),
+        (date(2025, 1, 8), "Dubai meeting"),
+        (date(2025, 5, 15), "Jaishankar call"),
+        (date(2024, 12, 24), "Paktika strike"),
+    ]:
         ax.axvline(when, color="#aaaaaa", ls=":", lw=1)
-        ax.text(when, 0.02, " " + text, transform=ax.get_xaxis_transform(), fontsize=7, rotation=90, va="bottom", color="#555555")
+        ax.text(
+            when,
+            0.02,
+            " " + text,
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            rotation=90,
+            va="bottom",
+            color="#555555",
+        )
     ax.set_ylabel("utility of mediating (gain − cost)")
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
     fig.suptitle(
         "When does China choose to mediate between Pakistan and Afghanistan?\n"
-        "Utility of 'mediate PAK + AFG' at each weekly decision; circles: China mediates (above 0 and out of its 8-week cooldown)",
+        "Utility of 'mediate PAK + AFG' at each weekly decision. o: China mediates (above 0, out of its 8-week cooldown); "
+        "x: it proposes and Kabul refuses",
         fontsize=10,
     )
     fig.savefig(IMG / "reactive-mediation.png", dpi=110)

@@ -290,6 +290,7 @@ def _merge(parent: Doc, child: Doc) -> Doc:
             and isinstance(doc.data.get(key), dict)
         ):
             for sub, subvalue in value.items():
+                doc.data[key].pop(sub, None)  # re-inserted last: later files apply after
                 doc.data[key][sub] = subvalue
                 doc.graft((key, sub), child.subtree((key, sub)))
                 doc.keys[(key, sub)] = child.keys[(key, sub)]
@@ -415,6 +416,7 @@ def _set_value(doc: Doc, path: KeyPath, value: Any) -> None:
         node = node.setdefault(part, {}) if isinstance(node, dict) else node
         if not isinstance(node, dict):
             return
+    node.pop(path[-1], None)  # re-inserted last: a set applies after what it overrides
     node[path[-1]] = value
 
 
@@ -1065,8 +1067,10 @@ def _relation_matrix(
         pairs = [(ids.index(a), ids.index(b))]
         if arrow == "<->":
             pairs.append((ids.index(b), ids.index(a)))
+        here = doc.position((section, key), key=True).file
         for i, j in pairs:
-            if (i, j) in seen:
+            # within one file a pair set twice is a mistake; a later file (a what-if) overrides
+            if (i, j) in seen and doc.position((section, seen[(i, j)]), key=True).file == here:
                 problems.append(
                     _problem(
                         doc,

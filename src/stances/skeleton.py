@@ -51,7 +51,9 @@ extends: {relative}
 
 
 def write_skeleton(parent: Scenario, target: Path) -> Path:
-    """Write the skeleton; FileExistsError rather than overwrite a file."""
+    """Write the skeleton (creating its folder); FileExistsError rather than overwrite a file."""
+    text = skeleton_text(parent, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:
-        handle.write(skeleton_text(parent, target))
+        handle.write(text)
     return target
