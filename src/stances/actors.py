@@ -93,12 +93,13 @@ class Candidate:
     others: tuple[int, ...]
     cost: float
 
-    def event(self, actor: str, ids: tuple[str, ...], when, note: str) -> Event:
+    def event(self, actor: str, ids: tuple[str, ...], when, note: str, tag: str = "") -> Event:
+        """The candidate as an Event by `actor` on day `when`; `tag` ends its id if given."""
         names = tuple(ids[i] for i in self.others)
         parties = self.type.form.takes_parties
         label = "+".join(names)
         return Event(
-            id=f"{actor}-{self.type.name}-{label}-{when.isoformat()}",
+            id=f"{actor}-{self.type.name}-{label}-{when.isoformat()}" + (f"-{tag}" if tag else ""),
             date=when,
             type=self.type,
             actor=actor,
@@ -217,15 +218,17 @@ class Reactive(Policy):
             out[:, c] = now - actor.stakes.discomfort_after(values, changes) - cand.cost
         return out
 
-    def choose(self, utilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The chosen candidate per member, or -1 where none clears the threshold."""
+    def choose(self, utilities: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+        """The chosen candidate per member, or -1 where none clears the threshold.
+
+        Above temperature 0 each member draws from its own generator."""
         if self.spec.temperature > 0:
             finite = np.isfinite(utilities)
             scaled = np.where(finite, utilities / self.spec.temperature, -np.inf)
             scaled -= scaled.max(axis=1, keepdims=True)
             p = np.exp(scaled)
             p /= p.sum(axis=1, keepdims=True)
-            draws = rng.random(utilities.shape[0])[:, None]
+            draws = np.array([g.random() for g in rngs])[:, None]
             chosen = np.minimum((p.cumsum(axis=1) < draws).sum(axis=1), utilities.shape[1] - 1)
         else:
             chosen = utilities.argmax(axis=1)
@@ -237,53 +240,49 @@ class Reactive(Policy):
             return []
         model = actor.model
         decisions: list[Decision] = []
-        for _ in range(self.spec.max_actions):
+        for round_ in range(self.spec.max_actions):
             utilities = self.utilities(actor)
             utilities[self._blocked(actor)] = -np.inf
-            chosen = self.choose(utilities, model.rng)
+            chosen = self.choose(utilities, model.member_rngs)
             if (chosen < 0).all():
                 break
-            for c in np.unique(chosen[chosen >= 0]):
-                decisions += self._act(actor, self.candidates[c], chosen == c, utilities, int(c))
+            for c in np.unique(chosen[chosen >= 0]).tolist():
+                order = (1, model.turn, round_, c)
+                decisions += self._act(actor, self.candidates[c], chosen == c, utilities, order)
         return decisions
 
     def _alternatives(self, actor: Actor, utilities: np.ndarray, members: np.ndarray, c: int):
-        """The three best other candidates by mean utility over `members` (label, utility)."""
-        chosen = utilities[members]
-        finite = np.isfinite(chosen)
-        count = finite.sum(axis=0)
-        total = np.where(finite, chosen, 0.0).sum(axis=0)
-        mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
-        order = [
-            int(i) for i in np.argsort(-mean, kind="stable") if i != c and np.isfinite(mean[i])
-        ]
+        """The three best other candidates (label, utility) for the first member that chose c:
+        the same member whatever the batch, so the log does not depend on batching."""
+        first = int(np.flatnonzero(members)[0])
+        row = utilities[first]
+        order = [int(i) for i in np.argsort(-row, kind="stable") if i != c and np.isfinite(row[i])]
         ids = actor.model.spec.actor_ids
-        return [(self.candidates[i].label(ids), float(mean[i])) for i in order[:3]]
+        return [(self.candidates[i].label(ids), float(row[i])) for i in order[:3]]
 
     def _act(
-        self, actor: Actor, cand: Candidate, members: np.ndarray, utilities: np.ndarray, c: int
+        self,
+        actor: Actor,
+        cand: Candidate,
+        members: np.ndarray,
+        utilities: np.ndarray,
+        order: tuple[int, ...],
     ) -> list[Decision]:
         """Carry out one chosen candidate in the members that chose it (asking for consent)."""
         model = actor.model
         ids = model.spec.actor_ids
+        c = order[-1]
         self.last_used.setdefault(cand.type.name, np.full(model.members, -np.inf))
         self.last_used[cand.type.name][members] = model.decision_date.toordinal()
         alternatives = self._alternatives(actor, utilities, members, c)
         utility = utilities[:, c]
-        note = f"utility {np.mean(utility[members]):.3f}; runner-up " + (
-            f"{alternatives[0][0]} {alternatives[0][1]:.3f}" if alternatives else "none"
-        )
-        event = cand.event(actor.actor_id, ids, model.decision_date, note)
+        event = cand.event(actor.actor_id, ids, model.decision_date, "decided")
+        log = {"utility": utility, "alternatives": alternatives, "order": order}
         if not needs_consent(cand.type):
-            actor.model.apply(
-                event, origin="decided", members=members, utility=utility, alternatives=alternatives
-            )
+            model.apply(event, "decided", members, **log)
             return [Decision(event, members, "decided", utility, alternatives)]
-        changes = dynamics.changes_of(
-            model.R,
-            model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10),
-            model.coefficients,
-        )
+        act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
+        changes = dynamics.changes_of(model.R, act, model.coefficients)
         agree = members.copy()
         refusals: list[tuple[Actor, np.ndarray]] = []
         for i in cand.others:
@@ -298,19 +297,14 @@ class Reactive(Policy):
             agree &= gains > 0
         out = []
         if agree.any():
-            model.apply(
-                event, origin="decided", members=agree, utility=utility, alternatives=alternatives
-            )
+            model.apply(event, "decided", agree, **log)
             out.append(Decision(event, agree, "decided", utility, alternatives))
         for party, refuses in refusals:
-            kind = refusal_type(cand.type)
-            refusal = Candidate(kind, (actor.index,), 0.0).event(
-                party.actor_id,
-                ids,
-                model.decision_date,
-                f"refuses {cand.label(ids)} proposed by {actor.actor_id}",
+            note = f"refuses {cand.label(ids)} proposed by {actor.actor_id}"
+            refusal = Candidate(refusal_type(cand.type), (actor.index,), 0.0).event(
+                party.actor_id, ids, model.decision_date, note, tag=f"of-{cand.type.name}"
             )
-            model.apply(refusal, origin="refused", members=refuses)
+            model.apply(refusal, "refused", refuses, order=(*order, party.index))
             out.append(Decision(refusal, refuses, "refused"))
         return out
 
@@ -337,6 +331,7 @@ class Actor(mesa.Agent):
 
     def step(self) -> None:
         """Take this step's own decisions (Mesa calls this through ``shuffle_do``)."""
+        self.model.turn += 1
         self.policy.decide(self)
 
     def discomfort(self) -> np.ndarray:

@@ -25,6 +25,8 @@ from stances.catalogue import Form
 class Coefficients:
     """How strongly each party to an event responds (dimensionless, each in [0, 1]).
 
+    Each is one number, or one per ensemble member (shape (K,)).
+
     kappa_target: the target's view of the actor moves by this share of the strength.
     kappa_actor: the actor's view of the target (acting shapes the actor too).
     kappa_observer: a third party's view of the actor, signed by its view of the target.
@@ -32,11 +34,11 @@ class Coefficients:
     kappa_credit: the parties' view of a mediator.
     """
 
-    kappa_target: float = 0.5
-    kappa_actor: float = 0.25
-    kappa_observer: float = 0.15
-    kappa_parties: float = 0.4
-    kappa_credit: float = 0.3
+    kappa_target: float | np.ndarray = 0.5
+    kappa_actor: float | np.ndarray = 0.25
+    kappa_observer: float | np.ndarray = 0.15
+    kappa_parties: float | np.ndarray = 0.4
+    kappa_credit: float | np.ndarray = 0.3
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def _directed_moves(R: np.ndarray, a: int, b: int, s: np.ndarray, c: Coefficient
         (one * b, a, (c.kappa_target * s)[:, None]),
         (one * a, b, (c.kappa_actor * s)[:, None]),
         # helping my friend raises my view of you; attacking my friend lowers it
-        (obs, a, c.kappa_observer * s[:, None] * R[:, obs, b]),
+        (obs, a, (c.kappa_observer * s)[:, None] * R[:, obs, b]),
     ]
 
 
@@ -114,8 +116,8 @@ def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, o
     return [
         (one * p, q, (c.kappa_parties * s)[:, None]),
         (one * q, p, (c.kappa_parties * s)[:, None]),
-        (obs, p, c.kappa_observer * s[:, None] * R[:, obs, q]),
-        (obs, q, c.kappa_observer * s[:, None] * R[:, obs, p]),
+        (obs, p, (c.kappa_observer * s)[:, None] * R[:, obs, q]),
+        (obs, q, (c.kappa_observer * s)[:, None] * R[:, obs, p]),
     ]
 
 

@@ -1,15 +1,15 @@
 """StanceModel: the Mesa model. It holds the state, runs the step order and records history.
 
 Step order (each step of length dt days): (1) scripted events dated in the step, in file order;
-(2) actors' own decisions, in a seeded random order; (3) decay toward the baseline;
-(4) record. The state has a leading ensemble-member axis: a single run is K = 1.
+(2) actors' own decisions, in a seeded random order; (3) decay toward the baseline; (4) noise,
+if the scenario has any; (5) record. The state has a leading ensemble-member axis: a single run
+is K = 1, and an ensemble is the same code with K > 1 (see ``sampling`` for member seeds).
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,12 @@ from stances import dynamics
 from stances.actors import Actor, make_policy
 from stances.catalogue import Form, named_types
 from stances.results import Result
+from stances.sampling import draw, member_rngs
 from stances.scenario import Event, Scenario, load_scenario
 from stances.timegrid import step_lengths
 
 ARTICLE = Path(__file__).resolve().parents[2] / "scenarios" / "article.yaml"
+KAPPAS = ("kappa_target", "kappa_actor", "kappa_observer", "kappa_parties", "kappa_credit")
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class Applied:
 
     origin: 'scripted' (from the file), 'decided' (an actor's choice) or 'refused' (a party's
     refusal of a proposed action). members: bool (K,), where it happened. utility: the
-    decider's utility per member; alternatives: the best other actions (label, mean utility).
+    decider's utility per member; alternatives: the best other actions (label, utility) of the
+    first member that took it. order: its place within the step, the same in every member and
+    every batch (scripted: (0, file index); decided: (1, turn, round, candidate, ...)).
     """
 
     step: int
@@ -43,6 +47,8 @@ class Applied:
     members: np.ndarray
     utility: np.ndarray | None = None
     alternatives: tuple[tuple[str, float], ...] = ()
+    order: tuple[int, ...] = ()
+    date: date | None = None
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -54,8 +60,10 @@ class StanceModel(mesa.Model):
 
     Args:
         scenario: a Scenario, or the path of a scenario file; default: the article scenario.
-        rng: seed of the run; default: the scenario's ``seed``.
+        rng: root seed of the run; default: the scenario's ``seed``.
         members: ensemble members advanced together (K >= 1).
+        first_member: index of the first member (members first_member .. first_member + K - 1);
+            a member's draws depend only on the root seed and its index.
         collect: fill Mesa's DataCollector (one model reporter per dyad, member 0).
         **parameters: overrides of the scenario's ``parameters:``, e.g. kappa_observer=0.2.
 
@@ -71,58 +79,77 @@ class StanceModel(mesa.Model):
         *,
         rng: int | None = None,
         members: int = 1,
+        first_member: int = 0,
         collect: bool = True,
         **parameters: Any,
     ) -> None:
         spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
         if parameters:
             spec = spec.with_parameters(**parameters)
+        if members < 1 or first_member < 0:
+            raise ValueError(
+                f"members must be >= 1 and first_member >= 0, got {members}, {first_member}"
+            )
         self.seed = spec.seed if rng is None else int(rng)
-        super().__init__(rng=self.seed)
+        super().__init__(rng=self.seed)  # Mesa's own generators: the actors' order each step
         self.spec = spec
+        self.first_member = first_member
         self.dates = spec.step_dates()
         self.n_steps = len(self.dates) - 1
-        p = spec.parameters
-        self.coefficients = dynamics.Coefficients(
-            p.kappa_target, p.kappa_actor, p.kappa_observer, p.kappa_parties, p.kappa_credit
-        )
+        self.member_rngs = member_rngs(self.seed, first_member, members)
+        self.draws = draw(spec, self.member_rngs)
+        values = self.draws.parameters
+        self.coefficients = dynamics.Coefficients(*(values[name] for name in KAPPAS))
+        lengths = np.array(step_lengths(self.dates))
         self.decay_factors = dynamics.decay_factor(
-            step_lengths(self.dates), p.memory_half_life.days
+            lengths[:, None], values["memory_half_life"][None, :]
         )
+        self.noise = values["noise"]
+        self.R = self.draws.initial.copy()
+        self.B = self.draws.baseline
         n = len(spec.actor_ids)
-        self.R = np.repeat(spec.initial[None].astype(float), members, axis=0)
-        self.B = spec.baseline.astype(float)
         self.history = np.empty((self.n_steps + 1, members, n, n))
         self.history[0] = self.R
         self.step_index = 0
+        self.turn = 0
         self.applied: list[Applied] = []
-        self._scripted = self._events_by_step(spec.events)
+        self._event_steps, self._scripted = self._schedule()
         types = {**named_types(), **spec.event_types}
         self._actors = [
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
             for actor_id, name in spec.actors.items()
         ]
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                f"{a} -> {b}": partial(_dyad_score, i, j)
-                for i, a in enumerate(spec.actor_ids)
-                for j, b in enumerate(spec.actor_ids)
-                if i != j
-            }
-            if collect
-            else {},
-            agent_reporters={
-                "actor": "actor_id",
-                "regard_given": "regard_given",
-                "regard_received": "regard_received",
-            }
-            if collect
-            else {},
-        )
         self._collect = collect
+        self.datacollector = mesa.DataCollector(**self._reporters() if collect else {})
         if collect:
             self.datacollector.collect(self)
         self.running = self.n_steps > 0
+
+    def _reporters(self) -> dict[str, dict]:
+        ids = self.spec.actor_ids
+        return {
+            "model_reporters": {
+                f"{a} -> {b}": partial(_dyad_score, i, j)
+                for i, a in enumerate(ids)
+                for j, b in enumerate(ids)
+                if i != j
+            },
+            "agent_reporters": {
+                "actor": "actor_id",
+                "regard_given": "regard_given",
+                "regard_received": "regard_received",
+            },
+        }
+
+    def _schedule(self) -> tuple[np.ndarray, list[list[int]]]:
+        """Each event's step per member, shape (E, K), and the events due in each step."""
+        bounds = np.array([d.toordinal() for d in self.dates])
+        steps = np.searchsorted(bounds, self.draws.day, side="right")
+        due: list[list[int]] = [[] for _ in range(self.n_steps + 1)]
+        for e in range(len(self.spec.events)):
+            for k in np.unique(steps[e]).tolist():
+                due[k].append(e)
+        return steps, due
 
     @property
     def members(self) -> int:
@@ -130,19 +157,12 @@ class StanceModel(mesa.Model):
         return self.R.shape[0]
 
     @property
-    def date(self):
+    def date(self) -> date:
         """The date of the current state (the start of the next step)."""
         return self.dates[self.step_index]
 
-    def _events_by_step(self, events: tuple[Event, ...]) -> list[list[Event]]:
-        """Scripted events grouped by the step whose days contain their date (file order kept)."""
-        by_step: list[list[Event]] = [[] for _ in range(self.n_steps + 1)]
-        for event in events:
-            by_step[bisect.bisect_right(self.dates, event.date)].append(event)
-        return by_step
-
     @property
-    def decision_date(self):
+    def decision_date(self) -> date:
         """The date given to decisions taken in the current step: its last day."""
         return self.dates[min(self.step_index + 1, self.n_steps)] - timedelta(days=1)
 
@@ -150,23 +170,13 @@ class StanceModel(mesa.Model):
         """The Actor agent of array index `index`."""
         return self._actors[index]
 
-    def act(self, form: Form, actor: int, others: tuple[int, ...], strength: float) -> dynamics.Act:
-        """An act of the given strength in every member."""
-        return dynamics.Act(form, actor, others, np.full(self.members, strength))
-
-    def act_of(self, event: Event, members: np.ndarray | None = None) -> dynamics.Act:
-        """The event as the dynamics sees it: indices and a strength per member (0 outside
-        `members`)."""
-        index = self.spec.index
-        act = self.act(
-            event.type.form,
-            index(event.actor),
-            tuple(index(o) for o in event.others),
-            event.strength,
+    def act(
+        self, form: Form, actor: int, others: tuple[int, ...], strength: float | np.ndarray
+    ) -> dynamics.Act:
+        """An act of the given strength (one value, or one per member)."""
+        return dynamics.Act(
+            form, actor, others, np.broadcast_to(strength, (self.members,)).astype(float)
         )
-        if members is not None:
-            act.strength[~members] = 0.0
-        return act
 
     def apply(
         self,
@@ -175,10 +185,25 @@ class StanceModel(mesa.Model):
         members: np.ndarray | None = None,
         utility: np.ndarray | None = None,
         alternatives: list[tuple[str, float]] | tuple = (),
+        *,
+        strength: np.ndarray | None = None,
+        order: tuple[int, ...] = (),
+        when: date | None = None,
     ) -> dynamics.Changes:
-        """Apply one event now, in every member or only in `members` (bool, (K,)), and log it."""
+        """Apply one event now, in every member or only in `members` (bool, (K,)), and log it.
+
+        strength: per member (default: the event's own strength in every member).
+        """
         mask = np.ones(self.members, dtype=bool) if members is None else members
-        changes = dynamics.apply_act(self.R, self.act_of(event, mask), self.coefficients)
+        index = self.spec.index
+        act = self.act(
+            event.type.form,
+            index(event.actor),
+            tuple(index(o) for o in event.others),
+            event.strength if strength is None else strength,
+        )
+        act.strength[~mask] = 0.0
+        changes = dynamics.apply_act(self.R, act, self.coefficients)
         self.applied.append(
             Applied(
                 self.step_index + 1,
@@ -188,20 +213,45 @@ class StanceModel(mesa.Model):
                 mask.copy(),
                 utility,
                 tuple(alternatives),
+                order,
+                when or event.date,
             )
         )
         return changes
 
+    def _apply_scripted(self, k: int) -> None:
+        for e in self._scripted[k]:
+            event = self.spec.events[e]
+            here = self._event_steps[e] == k
+            uncertain_date = bool((self.draws.day[e] != event.date.toordinal()).any())
+            self.apply(
+                event,
+                members=here,
+                strength=self.draws.intensity[e] * event.type.goldstein / 10.0,
+                order=(0, e),
+                # an event with a drawn date is logged at the start of the step it fell in
+                when=self.dates[k - 1] if uncertain_date else event.date,
+            )
+
+    def _add_noise(self) -> None:
+        if not (self.noise > 0).any():
+            return
+        n = self.R.shape[1]
+        eps = np.stack([g.standard_normal((n, n)) for g in self.member_rngs])
+        eps[:, np.arange(n), np.arange(n)] = 0.0
+        self.R[:] = dynamics.saturating_move(self.R, self.noise[:, None, None] * eps)
+
     def step(self) -> None:
-        """Advance one step: scripted events, decisions, decay, record."""
+        """Advance one step: scripted events, decisions, decay, noise, record."""
         if self.step_index >= self.n_steps:
             self.running = False
             return
         k = self.step_index + 1
-        for event in self._scripted[k]:
-            self.apply(event)
+        self._apply_scripted(k)
+        self.turn = 0
         self.agents.shuffle_do("step")
         dynamics.decay(self.R, self.B, self.decay_factors[k - 1])
+        self._add_noise()
         self.history[k] = self.R
         self.step_index = k
         if self._collect:

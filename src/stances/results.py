@@ -94,7 +94,7 @@ class Result:
                 rows.append(
                     {
                         "step": applied.step,
-                        "date": ev.date.isoformat(),
+                        "date": applied.date.isoformat(),
                         "event": ev.id,
                         "origin": applied.origin,
                         "members": int(where.sum()),

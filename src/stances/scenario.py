@@ -33,6 +33,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from stances.catalogue import EventType, Form, cameo_table, cameo_type, named_types
+from stances.distributions import KINDS, Distribution, date_number, number_date, parse_distribution
 from stances.errors import Position, Problem, ScenarioError, suggest
 from stances.timegrid import STEP_PATTERN, StepSpec, parse_step, step_dates
 
@@ -566,6 +567,51 @@ Score = Annotated[float, Field(strict=True, ge=-1.0, le=1.0)]
 Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
 Text = Annotated[str, Field(strict=True)]
 
+_DIST_SCHEMA = {
+    "type": "object",
+    "description": "{normal: [mean, sd]}, {uniform: [lo, hi]} or {choice: [...]}: each member draws its own",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {kind: {"type": "array", "minItems": 1} for kind in KINDS},
+    "additionalProperties": False,
+}
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _uncertain(base: Any, lo: float, hi: float, unit: str, parse_one: Any, schema: dict) -> Any:
+    """A field that takes a plain value (checked as `base`) or a distribution whose draws, if
+    it is bounded, all lie in [lo, hi] (a normal's draws are clipped to [lo, hi])."""
+    adapter = TypeAdapter(base, config=ConfigDict(arbitrary_types_allowed=True))
+
+    def check(value: Any) -> Any:
+        if isinstance(value, dict):
+            dist = parse_distribution(value, parse_one, unit)
+            a, b = dist.support
+            if dist.kind != "normal" and (a < lo or b > hi):
+                raise ValueError(
+                    f"every value a draw can take must lie in [{lo:g}, {hi:g}], got {value!r}"
+                )
+            return dist
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(_message(exc.errors()[0])) from None
+
+    return Annotated[Any, BeforeValidator(check), WithJsonSchema({"anyOf": [schema, _DIST_SCHEMA]})]
+
+
+UncertainScore = _uncertain(
+    Score, -1.0, 1.0, "number", _number, {"type": "number", "minimum": -1, "maximum": 1}
+)
+UncertainShare = _uncertain(
+    Share, 0.0, 1.0, "number", _number, {"type": "number", "minimum": 0, "maximum": 1}
+)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
@@ -637,6 +683,40 @@ class ActorSpec(_Strict):
     policy: Annotated[PolicySpec, BeforeValidator(_policy_shorthand)] = PolicySpec(kind="scripted")
 
 
+UncertainDuration = _uncertain(
+    DurationField,
+    1.0,
+    np.inf,
+    "days",
+    lambda v: parse_duration(v).days,
+    {"type": "string", "pattern": DURATION_PATTERN, "examples": ["26 weeks"]},
+)
+UncertainNoise = _uncertain(
+    Annotated[float, Field(strict=True, ge=0.0, le=1.0)],
+    0.0,
+    1.0,
+    "number",
+    _number,
+    {"type": "number", "minimum": 0, "maximum": 1},
+)
+UncertainIntensity = _uncertain(
+    Annotated[float, Field(strict=True, ge=0.0, le=10.0)],
+    0.0,
+    10.0,
+    "number",
+    _number,
+    {"type": "number", "minimum": 0, "maximum": 10},
+)
+UncertainDate = _uncertain(
+    IsoDate,
+    1.0,
+    np.inf,
+    "date",
+    lambda v: date_number(_iso_date(v)),
+    {"type": "string", "format": "date"},
+)
+
+
 class Parameters(_Strict):
     """Every constant of the dynamics, with its default. Coefficients are dimensionless, in [0, 1].
 
@@ -649,29 +729,34 @@ class Parameters(_Strict):
     kappa_credit: share by which the parties to a mediation credit the mediator.
     """
 
-    memory_half_life: DurationField = Field(
+    memory_half_life: UncertainDuration = Field(
         parse_duration("26 weeks"),
         description="Time for half of any departure from the baseline to fade, e.g. '26 weeks'.",
     )
-    kappa_target: Share = Field(
+    kappa_target: UncertainShare = Field(
         0.5,
         description="Share of an event's strength by which the target's view of the actor moves.",
     )
-    kappa_actor: Share = Field(
+    kappa_actor: UncertainShare = Field(
         0.25,
         description="Share of an event's strength by which the actor's view of the target moves.",
     )
-    kappa_observer: Share = Field(
+    kappa_observer: UncertainShare = Field(
         0.15,
         description="Share by which a third party's view of the actor moves, times the third "
         "party's view of the target (helping my friend is good, helping my enemy bad).",
     )
-    kappa_parties: Share = Field(
+    kappa_parties: UncertainShare = Field(
         0.4,
         description="Share by which the parties to a meeting or mediation move toward each other.",
     )
-    kappa_credit: Share = Field(
+    kappa_credit: UncertainShare = Field(
         0.3, description="Share by which the parties to a mediation credit the mediator."
+    )
+    noise: UncertainNoise = Field(
+        0.0,
+        description="Each step every score takes a random saturating move of rate noise x a "
+        "standard normal draw (score units per step); 0 = no noise.",
     )
 
 
@@ -688,14 +773,14 @@ class EventSpec(_Strict):
     """One dated event as written in a file."""
 
     id: Text
-    date: IsoDate
+    date: UncertainDate
     type: Text | None = None
     cameo: CameoCode | None = None
     form: Form | None = None
     actor: Text
     target: Text | None = None
     parties: list[Text] | None = None
-    intensity: Annotated[float, Field(strict=True, ge=0.0, le=10.0)] = 1.0
+    intensity: UncertainIntensity = 1.0
     cite: Text | None = None
     note: Text | None = None
 
@@ -707,8 +792,8 @@ SECTIONS: dict[str, tuple[Any, bool, bool]] = {
     "time": (TimeSpec, True, False),
     "seed": (Annotated[int, Field(strict=True, ge=0)], False, False),
     "actors": (ActorSpec, True, True),
-    "relations": (Score, False, True),
-    "baseline": (Score, False, True),
+    "relations": (UncertainScore, False, True),
+    "baseline": (UncertainScore, False, True),
     "parameters": (Parameters, False, False),
     "event_types": (EventTypeSpec, False, True),
     "events": (EventSpec, False, False),
@@ -864,6 +949,19 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Uncertain:
+    """A value each ensemble member draws for itself.
+
+    target: ('parameters', name), ('relations' | 'baseline', (i, j), ...), ('date', event index)
+    or ('intensity', event index). label: the key as a user writes it.
+    """
+
+    target: tuple
+    distribution: Distribution
+    label: str
+
+
+@dataclass(frozen=True)
 class Interest:
     """One interest of an actor: the score `plus` (minus the score `minus`, if any) should be
     near `want` (side 'exact'), at least `want` ('at_least') or at most `want` ('at_most')."""
@@ -899,6 +997,8 @@ class Scenario:
     resolved: dict[str, Any]
     interests: dict[str, tuple[Interest, ...]] = field(default_factory=dict)
     policies: dict[str, PolicySpec] = field(default_factory=dict)
+    uncertain: tuple[Uncertain, ...] = ()
+    baseline_set: np.ndarray | None = None
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
@@ -992,15 +1092,23 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
             _problem(doc, ("time", "end"), f"end {time.end} is not after start {time.start}")
         )
         time = None
-    initial = _relation_matrix(doc, "relations", parts.get("relations") or {}, ids, None, problems)
-    baseline = _relation_matrix(
-        doc, "baseline", parts.get("baseline") or {}, ids, initial, problems
+    uncertain: list[Uncertain] = []
+    parameters = parts.get("parameters") or Parameters()
+    uncertain += [
+        Uncertain(("parameters", name), value, f"parameters.{name}")
+        for name, value in parameters
+        if isinstance(value, Distribution)
+    ]
+    relations = parts.get("relations") or {}
+    initial, _ = _relation_matrix(doc, "relations", relations, ids, None, problems, uncertain)
+    baseline, baseline_set = _relation_matrix(
+        doc, "baseline", parts.get("baseline") or {}, ids, initial, problems, uncertain
     )
     custom = _custom_types(doc, parts.get("event_types") or {}, problems)
     interests = {a: _interests(doc, a, spec, ids, problems) for a, spec in actors.items()}
     for a, spec in actors.items():
         _check_policy(doc, a, spec.policy, custom, problems)
-    events = _events(doc, data.get("events", []), ids, custom, time, problems)
+    events = _events(doc, data.get("events", []), ids, custom, time, problems, uncertain)
     if problems:
         raise ScenarioError(problems)
     return Scenario(
@@ -1015,10 +1123,12 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
         policies={k: v.policy for k, v in actors.items()},
         initial=initial,
         baseline=baseline,
-        parameters=parts.get("parameters") or Parameters(),
+        parameters=parameters,
         event_types=custom,
         events=tuple(events),
         resolved=data,
+        uncertain=tuple(uncertain),
+        baseline_set=baseline_set,
     )
 
 
@@ -1029,10 +1139,17 @@ def _relation_matrix(
     ids: list[str],
     default: np.ndarray | None,
     problems: list[Problem],
-) -> np.ndarray:
-    """Scores keyed 'A -> B' or 'A <-> B' as an (N, N) array; unset pairs from default (or 0)."""
+    uncertain: list[Uncertain],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores keyed 'A -> B' or 'A <-> B' as an (N, N) array; unset pairs from default (or 0),
+    and which pairs the section sets (bool (N, N)).
+
+    An uncertain score enters the array at its centre and is added to `uncertain` (both
+    directions of 'A <-> B' take the same draw).
+    """
     n = len(ids)
     matrix = np.zeros((n, n)) if default is None else default.copy()
+    explicit = np.zeros((n, n), dtype=bool)
     seen: dict[tuple[int, int], str] = {}
     for key, score in values.items():
         match = RELATION_KEY.fullmatch(key)
@@ -1080,8 +1197,11 @@ def _relation_matrix(
                     )
                 )
             seen[(i, j)] = key
-            matrix[i, j] = score
-    return matrix
+            matrix[i, j] = score.centre if isinstance(score, Distribution) else score
+            explicit[i, j] = True
+        if isinstance(score, Distribution):
+            uncertain.append(Uncertain((section, *pairs), score, f"{section}.{key}"))
+    return matrix, explicit
 
 
 INTEREST_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*(?:\s-\s*(\S+)\s*->\s*(\S+)\s*)?")
@@ -1193,6 +1313,13 @@ def _custom_types(
     return out
 
 
+def _date_range(value: date | Distribution) -> tuple[date, date]:
+    if isinstance(value, Distribution):
+        lo, hi = value.support
+        return number_date(lo), number_date(hi)
+    return value, value
+
+
 def _events(
     doc: Doc,
     raw: Any,
@@ -1200,6 +1327,7 @@ def _events(
     custom: dict[str, EventType],
     time: TimeSpec | None,
     problems: list[Problem],
+    uncertain: list[Uncertain],
 ) -> list[Event]:
     if not isinstance(raw, list):
         problems.append(_problem(doc, ("events",), "expected a list of events"))
@@ -1230,25 +1358,35 @@ def _events(
         first_seen.setdefault(spec.id, doc.position((*path, "id")))
         kind = _event_type(doc, path, spec, custom, problems)
         _check_people(doc, path, spec, kind, ids, problems)
-        if time is not None and not time.start <= spec.date <= time.end:
+        first, last = _date_range(spec.date)
+        if time is not None and not time.start <= first <= last <= time.end:
+            shown = first if first == last else f"{first} to {last}"
             problems.append(
                 _problem(
                     doc,
                     (*path, "date"),
-                    f"{spec.date} is outside the time window {time.start} to {time.end}",
+                    f"{shown} is outside the time window {time.start} to {time.end}",
                 )
             )
         if kind is None or len(problems) > found:
             continue
+        for name in ("date", "intensity"):
+            value = getattr(spec, name)
+            if isinstance(value, Distribution):
+                uncertain.append(Uncertain((name, len(events)), value, f"events[{spec.id}].{name}"))
         events.append(
             Event(
                 id=spec.id,
-                date=spec.date,
+                date=number_date(spec.date.centre)
+                if isinstance(spec.date, Distribution)
+                else spec.date,
                 type=kind,
                 actor=spec.actor,
                 target=spec.target,
                 parties=tuple(spec.parties or ()),
-                intensity=spec.intensity,
+                intensity=spec.intensity.centre
+                if isinstance(spec.intensity, Distribution)
+                else spec.intensity,
                 cite=spec.cite,
                 note=spec.note,
                 source=doc.position(path),

@@ -1,0 +1,93 @@
+"""Ensemble members: their random generators and the values each draws for itself.
+
+Member k of a run with root seed r has the generator ``default_rng(SeedSequence(r, spawn_key=(k,)))``:
+it depends on r and k only, so a member gives the same trajectory whatever the size of its batch,
+the number of workers, or whether it runs alone. Each member first draws its uncertain values
+(in the order the scenario lists them), then its noise and its actors' random choices step by
+step, all from its own generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stances.scenario import Scenario
+
+# the range each kind of uncertain value is clipped to
+PARAMETER_RANGE = {"memory_half_life": (1.0, np.inf), "noise": (0.0, 1.0)}
+KAPPA_RANGE = (0.0, 1.0)
+
+
+def member_seed(root: int, member: int) -> np.random.SeedSequence:
+    """The seed of member `member` of a run with root seed `root`."""
+    return np.random.SeedSequence(root, spawn_key=(member,))
+
+
+def member_rngs(root: int, first: int, count: int) -> list[np.random.Generator]:
+    """Generators of members first .. first + count - 1."""
+    return [np.random.default_rng(member_seed(root, first + k)) for k in range(count)]
+
+
+@dataclass
+class Draws:
+    """What each of K members starts from.
+
+    initial, baseline: (K, N, N) scores; parameters: name -> value per member (K,) (memory
+    half-life in days); intensity: (E, K) per event; day: (E, K) event dates as ordinals;
+    values: label -> (K,) every drawn value, for the record.
+    """
+
+    initial: np.ndarray
+    baseline: np.ndarray
+    parameters: dict[str, np.ndarray]
+    intensity: np.ndarray
+    day: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+def draw(spec: Scenario, rngs: list[np.random.Generator]) -> Draws:
+    """Every member's values: the scenario's own, with each uncertain one drawn per member."""
+    k = len(rngs)
+    p = spec.parameters
+    parameters = {
+        name: np.full(k, value.days if name == "memory_half_life" else value, dtype=float)
+        for name, value in p
+        if not hasattr(value, "kind")
+    }
+    initial = np.repeat(spec.initial[None], k, axis=0).astype(float)
+    baseline_fixed = (
+        spec.baseline_set
+        if spec.baseline_set is not None
+        else np.zeros_like(spec.initial, dtype=bool)
+    )
+    baseline = np.repeat(spec.baseline[None], k, axis=0).astype(float)
+    intensity = np.array([[e.intensity] * k for e in spec.events], dtype=float).reshape(
+        len(spec.events), k
+    )
+    day = np.array([[e.date.toordinal()] * k for e in spec.events], dtype=float).reshape(
+        len(spec.events), k
+    )
+    values = {u.label: np.empty(k) for u in spec.uncertain}
+    for m, rng in enumerate(rngs):
+        for u in spec.uncertain:
+            values[u.label][m] = u.distribution.draw(rng)
+    start, end = spec.time.start.toordinal(), spec.time.end.toordinal()
+    for u in spec.uncertain:
+        v = values[u.label]
+        where, *rest = u.target
+        if where == "parameters":
+            lo, hi = PARAMETER_RANGE.get(rest[0], KAPPA_RANGE)
+            parameters[rest[0]] = np.clip(v, lo, hi)
+        elif where in ("relations", "baseline"):
+            target = initial if where == "relations" else baseline
+            for i, j in rest:
+                target[:, i, j] = np.clip(v, -1.0, 1.0)
+        elif where == "intensity":
+            intensity[rest[0]] = np.clip(v, 0.0, 10.0)
+        elif where == "date":
+            day[rest[0]] = np.clip(np.round(v), start, end)
+    # an unset baseline pair is the member's own initial score
+    baseline = np.where(baseline_fixed[None], baseline, initial)
+    return Draws(initial, baseline, parameters, intensity, day, values)
