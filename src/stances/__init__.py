@@ -20,9 +20,18 @@ __all__ = ["Result", "Scenario", "ScenarioError", "StanceModel", "load_scenario"
 
 
 def run(
-    scenario: Scenario | str | Path | None = None, seed: int | None = None, members: int = 1
+    scenario: Scenario | str | Path | None = None,
+    seed: int | None = None,
+    members: int = 1,
+    workers: int = 1,
 ) -> Result:
-    """Run a scenario (default: the article) to the end of its time window."""
-    model = StanceModel(scenario, rng=seed, members=members)
-    model.run()
-    return model.result()
+    """Run a scenario (default: the article) to the end of its time window.
+
+    seed: the root seed (default: the scenario's); members: ensemble members, each drawing
+    from its own seed (root seed, member index); workers: processes to spread them over.
+    """
+    from stances import ensemble
+    from stances.model import ARTICLE
+
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    return ensemble.run(spec, members=members, seed=seed, workers=workers)

@@ -12,16 +12,45 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from stances import ensemble
 from stances.catalogue import named_types
-from stances.compare import Comparison, final_text, parse_dyads, save_comparison
+from stances.compare import (
+    Comparison,
+    final_text,
+    parse_dyads,
+    save_comparison,
+    save_sweep,
+    sweep_dyads,
+    sweep_table,
+    sweep_text,
+)
 from stances.errors import ScenarioError
-from stances.model import ARTICLE, StanceModel
+from stances.model import ARTICLE
 from stances.results import Result, package_versions
 from stances.scenario import Scenario, load_scenario, parse_cli_set
 from stances.schema import json_schema
 from stances.skeleton import write_skeleton
 
-COMMANDS = ("run", "compare", "validate", "events", "new", "schema")
+COMMANDS = ("run", "compare", "sweep", "validate", "events", "new", "schema")
+
+
+def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="K",
+        help="ensemble members (default 1); each draws its own uncertain values",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="processes to spread members over")
+    parser.add_argument(
+        "--batch", type=int, help="members per batch (default: about 4 batches per worker)"
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="send batches to this Dask scheduler (needs the dask extra)",
+    )
 
 
 class InputError(Exception):
@@ -53,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
         help="override a value, e.g. --set parameters.memory_half_life='52 weeks' (repeatable)",
     )
     run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    _add_ensemble_options(run)
+    run.add_argument(
+        "--keep-members",
+        action="store_true",
+        help="also write every member's scores (members.parquet with pyarrow, else relations.csv)",
+    )
+    run.add_argument(
+        "--member",
+        type=int,
+        metavar="M",
+        help="run member M alone (reproduces member M of an ensemble with the same seed)",
+    )
 
     compare = sub.add_parser(
         "compare", help="compare scenarios (files, or earlier run directories) side by side"
@@ -87,6 +128,26 @@ def _parser() -> argparse.ArgumentParser:
         default=0.05,
         help="difference in score at which two scenarios count as parted (default 0.05)",
     )
+    _add_ensemble_options(compare)
+
+    sweep = sub.add_parser("sweep", help="run a scenario over a grid of values; one band per value")
+    sweep.add_argument("file", type=Path, help="scenario file")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a key and its values, e.g. parameters.kappa_observer=0.1,0.2 (repeatable: a grid)",
+    )
+    sweep.add_argument("--out", type=Path, help="directory to create; default results/sweep-NNN")
+    sweep.add_argument(
+        "--seed", type=int, help="root seed (default: the file's); the same at every point"
+    )
+    sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    sweep.add_argument(
+        "--dyads", help="dyads to draw, e.g. 'AFG->PAK'; default: those the values move most"
+    )
+    _add_ensemble_options(sweep)
 
     new = sub.add_parser("new", help="write a commented what-if file that extends another")
     new.add_argument(
@@ -127,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(ns)
         if ns.command == "compare":
             return _compare(ns)
+        if ns.command == "sweep":
+            return _sweep(ns)
         if ns.command == "new":
             return _new(ns)
         if ns.command == "schema":
@@ -167,21 +230,54 @@ def next_run_dir(parent: Path, name: str) -> Path:
     return parent / f"{name}-{max(numbers, default=0) + 1:03d}"
 
 
+def _check_ensemble(ns: argparse.Namespace) -> None:
+    for name in ("runs", "workers", "batch"):
+        value = getattr(ns, name, None)
+        if value is not None and value < 1:
+            raise InputError(f"--{name} must be at least 1, got {value}")
+    if getattr(ns, "member", None) is not None and ns.member < 0:
+        raise InputError(f"--member must be 0 or more, got {ns.member}")
+
+
+def _ensemble(
+    ns: argparse.Namespace, scenario: Scenario, members: int | None = None, first: int = 0
+) -> Result:
+    try:
+        return ensemble.run(
+            scenario,
+            members=members or ns.runs,
+            seed=ns.seed,
+            first_member=first,
+            workers=ns.workers,
+            batch=ns.batch,
+            dask=ns.dask,
+        )
+    except RuntimeError as exc:  # the dask extra is missing
+        raise InputError(str(exc)) from None
+
+
 def _run(ns: argparse.Namespace) -> int:
+    _check_ensemble(ns)
     scenario = load_scenario(ns.file, _sets(ns.sets))
     out = ns.out or next_run_dir(Path("results"), ns.file.stem)
     if out.exists():
         raise InputError(f"{out} already exists; runs are never overwritten (choose another --out)")
-    model = StanceModel(scenario, rng=ns.seed)
-    model.run()
-    result = model.result()
-    result.save(out, plots=not ns.no_plots)
-    print(f"{scenario.title}: {model.n_steps} steps of {scenario.time.step}, seed {model.seed}")
-    print(
-        f"wrote {out}/  (relations.csv, events.csv, manifest.json"
-        + ("" if ns.no_plots else ", relations.png, matrix.png")
-        + ")"
+    if ns.member is not None:
+        result = _ensemble(ns, scenario, members=1, first=ns.member)
+    else:
+        result = _ensemble(ns, scenario)
+    result.save(out, plots=not ns.no_plots, keep_members=ns.keep_members)
+    seed = result.manifest["seed"]
+    who = (
+        f"member {ns.member} of seed {seed}"
+        if ns.member is not None
+        else (
+            f"{result.members} members, root seed {seed}" if result.members > 1 else f"seed {seed}"
+        )
     )
+    print(f"{scenario.title}: {len(result.dates) - 1} steps of {scenario.time.step}, {who}")
+    files = sorted(p.name for p in out.iterdir())
+    print(f"wrote {out}/  ({', '.join(files)})")
     print()
     print(change_table(result, scenario))
     return 0
@@ -202,19 +298,17 @@ def change_table(result: Result, scenario: Scenario, rows: int = 8) -> str:
     return "\n".join(lines)
 
 
-def _load_input(path: Path, sets: dict[str, str], seed: int | None) -> Result:
+def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Result:
     """A run directory is read back; a scenario file is run."""
     if path.is_dir():
         if not (path / "manifest.json").is_file():
             raise InputError(f"{path} is a directory but not a run directory (no manifest.json)")
-        if sets or seed is not None:
+        if sets or ns.seed is not None:
             raise InputError(
                 f"{path}: --set and --seed apply to scenario files, not to earlier runs"
             )
         return Result.load(path)
-    model = StanceModel(load_scenario(path, sets), rng=seed)
-    model.run()
-    return model.result()
+    return _ensemble(ns, load_scenario(path, sets))
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -229,6 +323,7 @@ def _compare(ns: argparse.Namespace) -> int:
         raise InputError("compare needs at least two inputs (scenario files or run directories)")
     if ns.threshold <= 0:
         raise InputError(f"--threshold must be positive, got {ns.threshold}")
+    _check_ensemble(ns)
     sets = _sets(ns.sets)
     out = ns.out or next_run_dir(Path("results"), "compare")
     if out.exists():
@@ -239,7 +334,7 @@ def _compare(ns: argparse.Namespace) -> int:
     results = []
     for path in ns.inputs:  # read every input before giving up, so all problems show at once
         try:
-            results.append(_load_input(path, sets, ns.seed))
+            results.append(_load_input(path, sets, ns))
         except ScenarioError as exc:
             problems += exc.problems
     if problems:
@@ -268,6 +363,47 @@ def _compare(ns: argparse.Namespace) -> int:
     print(f"wrote {out}/  (comparison.png, difference.png, final.csv, manifest.json)")
     print()
     print(final_text(comparison, dyads, ns.threshold))
+    return 0
+
+
+def _sweep(ns: argparse.Namespace) -> int:
+    _check_ensemble(ns)
+    try:
+        varied = [ensemble.parse_vary(v) for v in ns.vary]
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    out = ns.out or next_run_dir(Path("results"), "sweep")
+    if out.exists():
+        raise InputError(
+            f"{out} already exists; results are never overwritten (choose another --out)"
+        )
+    points = ensemble.sweep(
+        ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc)
+    )
+    try:
+        dyads = parse_dyads(ns.dyads) if ns.dyads else sweep_dyads(points)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    unknown = sorted({x for d in dyads for x in d} - set(points[0].result.actor_ids))
+    if unknown:
+        raise InputError(f"--dyads: unknown actor(s) {', '.join(unknown)}")
+    table = sweep_table(points, dyads)
+    manifest = {
+        "scenario": str(ns.file),
+        "vary": {k: v for k, v in varied},
+        "sets": _sets(ns.sets),
+        "members": ns.runs,
+        "seed": points[0].result.manifest["seed"],
+        "dyads": [f"{a} -> {b}" for a, b in dyads],
+        "versions": package_versions(),
+    }
+    save_sweep(points, dyads, table, out, manifest)
+    print(
+        f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
+    )
+    print(f"wrote {out}/  (sweep.csv, one sweep-*.png per dyad, manifest.json)")
+    print()
+    print(sweep_text(table))
     return 0
 
 

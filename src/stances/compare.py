@@ -71,20 +71,39 @@ class Comparison:
             for label, r in zip(self.labels, self.results, strict=True)
         }
 
-    def series(self, index: int, dyad: Dyad) -> np.ndarray:
-        """Result `index`'s scores for a dyad on the shared dates, shape (T, K)."""
-        result = self.results[index]
-        scores = result.score(*dyad)
-        rows = np.searchsorted(np.array(result.dates), np.array(self.dates), side="right") - 1
-        return scores[rows]
+    def _rows(self, index: int) -> np.ndarray:
+        """For each shared date, the row of result `index` that holds then (as of that date)."""
+        dates = np.array(self.results[index].dates)
+        return np.searchsorted(dates, np.array(self.dates), side="right") - 1
+
+    def band(self, index: int, dyad: Dyad) -> np.ndarray:
+        """Result `index`'s quantiles (5, 25, 50, 75, 95 %) for a dyad on the shared dates,
+        shape (5, T)."""
+        return self.results[index].band(*dyad)[:, self._rows(index)]
 
     def centre(self, index: int, dyad: Dyad) -> np.ndarray:
         """The median over members of one result's scores for a dyad, shape (T,)."""
-        return np.median(self.series(index, dyad), axis=1)
+        return self.band(index, dyad)[2]
 
     def difference(self, index: int, dyad: Dyad) -> np.ndarray:
         """Median of result `index` minus median of the reference, shape (T,)."""
         return self.centre(index, dyad) - self.centre(0, dyad)
+
+    def p_above(self, index: int, dyad: Dyad) -> float | None:
+        """The share of futures in which result `index` ends above the reference on a dyad.
+
+        Members with the same index share their seed, so with equal member counts the
+        comparison is member by member (paired); otherwise every pair of members is compared.
+        None when either side's member scores were not kept.
+        """
+        ref, var = self.results[0], self.results[index]
+        if not (ref.has_members and var.has_members):
+            return None
+        a = ref.score(*dyad)[self._rows(0)[-1]]
+        b = var.score(*dyad)[self._rows(index)[-1]]
+        if a.shape == b.shape:
+            return float(np.mean(b > a))
+        return float(np.mean(b[:, None] > a[None, :]))
 
     def parting_date(self, index: int, dyad: Dyad, threshold: float) -> date | None:
         """The first shared date on which result `index` differs from the reference by more
@@ -129,6 +148,7 @@ class Comparison:
                 final = float(self.centre(i, (a, b))[-1])
                 diff = float(self.difference(i, (a, b))[-1])
                 parted = self.parting_date(i, (a, b), threshold) if i else None
+                above = self.p_above(i, (a, b)) if i else None
                 rows.append(
                     {
                         "actor": a,
@@ -137,6 +157,7 @@ class Comparison:
                         "final": final,
                         "difference": diff,
                         "parts_on": parted.isoformat() if parted else "",
+                        "p_above": np.nan if above is None else above,
                     }
                 )
         return pd.DataFrame(rows)
@@ -162,34 +183,102 @@ def save_comparison(
 
 
 def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> str:
-    """A printed table: final scores per dyad and scenario, differences, and when they part."""
+    """A printed table: final scores per dyad and scenario, differences, when they part and,
+    for ensembles, the share of futures in which each variant ends above the reference."""
     labels = comparison.labels
     end = comparison.dates[-1]
-    width = max(14, *(len(label) + 2 for label in labels))
-    lines = [
-        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}; "
-        f"'parts' = first date more than {threshold:g} apart)",
-        f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
-    ]
+    ensemble = any(r.members > 1 for r in comparison.results)
+    table = []
     for dyad in dyads:
         cells, parts = [], []
         for i in range(len(labels)):
             final = comparison.centre(i, dyad)[-1]
             if i == 0:
                 cells.append(f"{final:+.2f}")
-            else:
-                cells.append(f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})")
-                parted = comparison.parting_date(i, dyad, threshold)
-                if parted:
-                    parts.append(
-                        f"{labels[i]} {parted:%d %b %Y}"
-                        if len(labels) > 2
-                        else f"{parted:%d %b %Y}"
-                    )
-        lines.append(
-            f"  {dyad[0] + ' -> ' + dyad[1]:<12}"
-            + "".join(f"{c:>{width}}" for c in cells)
-            + "   "
-            + ("; ".join(parts) or "-")
-        )
+                continue
+            cell = f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})"
+            above = comparison.p_above(i, dyad)
+            if ensemble:
+                cell += f" {above:4.0%}" if above is not None else "  n/a"
+            cells.append(cell)
+            parted = comparison.parting_date(i, dyad, threshold)
+            if parted:
+                parts.append(
+                    f"{labels[i]} {parted:%d %b %Y}" if len(labels) > 2 else f"{parted:%d %b %Y}"
+                )
+        table.append((f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(parts) or "-"))
+    width = max(len(c) for _, cells, _ in table for c in [*cells, *labels]) + 2
+    note = "; then the share of futures ending above it" if ensemble else ""
+    lines = [
+        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note}; "
+        f"'parts' = first date more than {threshold:g} apart)",
+        f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
+    ]
+    for name, cells, parts in table:
+        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in cells) + f"   {parts}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps: the same scenario over a grid of values
+
+
+def sweep_dyads(points: list, most: int = 4) -> list[Dyad]:
+    """The dyads whose final median moves most across the sweep's points."""
+    ids = points[0].result.actor_ids
+    finals = np.stack([p.result.median()[-1] for p in points])  # (P, N, N)
+    spread = finals.max(axis=0) - finals.min(axis=0)
+    dyads = [(a, b) for i, a in enumerate(ids) for j, b in enumerate(ids) if i != j]
+    return sorted(dyads, key=lambda d: -spread[ids.index(d[0]), ids.index(d[1])])[:most]
+
+
+def sweep_table(points: list, dyads: list[Dyad]) -> pd.DataFrame:
+    """One row per point and dyad: the varied values, then the final median and 5-95 % range."""
+    rows = []
+    for point in points:
+        for a, b in dyads:
+            q05, q50, q95 = np.percentile(point.result.score(a, b)[-1], (5, 50, 95))
+            rows.append(
+                {
+                    **point.values,
+                    "actor": a,
+                    "toward": b,
+                    "final_q05": q05,
+                    "final_median": q50,
+                    "final_q95": q95,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def sweep_text(table: pd.DataFrame) -> str:
+    """The final median (5-95 %) of each dyad against the varied values."""
+    keys = [
+        c
+        for c in table.columns
+        if c not in ("actor", "toward", "final_q05", "final_median", "final_q95")
+    ]
+    lines = ["Final scores: median [5 %, 95 %] over members"]
+    for (a, b), rows in table.groupby(["actor", "toward"], sort=False):
+        lines.append(f"  {a} -> {b}")
+        for row in rows.to_dict("records"):
+            values = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys)
+            lines.append(
+                f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
+            )
+    return "\n".join(lines)
+
+
+def save_sweep(
+    points: list, dyads: list[Dyad], table: pd.DataFrame, out: Path, manifest: dict
+) -> Path:
+    """A new directory with sweep.csv, one figure per dyad and manifest.json."""
+    from stances import plots
+
+    def write(scratch: Path) -> None:
+        table.to_csv(scratch / "sweep.csv", index=False, float_format="%.6f")
+        for a, b in dyads:
+            plots.sweep_figure(points, (a, b)).savefig(scratch / f"sweep-{a}-{b}.png", dpi=150)
+        write_manifest(scratch, manifest)
+
+    return write_new_directory(out, write)

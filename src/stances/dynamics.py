@@ -195,3 +195,15 @@ def decay(R: np.ndarray, B: np.ndarray, factor: float | np.ndarray) -> None:
     R -= B
     R *= f
     R += B
+
+
+def jitter(R: np.ndarray, sd: np.ndarray, eps: np.ndarray) -> None:
+    """Random moves in place: R <- tanh(artanh(R) + sd * eps), eps standard normal draws.
+
+    Near 0 a move has standard deviation about sd (score units); near +-1 it shrinks, so no
+    score leaves [-1, 1] and there is no first-order pull toward 0 (a saturating move of
+    random sign would pull every score toward 0 by about 0.8 * sd * score per step).
+    sd: one value per member, shape (K,); eps: shape (K, N, N).
+    """
+    inner = np.arctanh(np.clip(R, -1 + 1e-12, 1 - 1e-12))
+    R[:] = np.tanh(inner + sd[:, None, None] * eps)

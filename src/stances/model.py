@@ -49,6 +49,7 @@ class Applied:
     alternatives: tuple[tuple[str, float], ...] = ()
     order: tuple[int, ...] = ()
     date: date | None = None
+    strength: np.ndarray | None = None
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -114,6 +115,7 @@ class StanceModel(mesa.Model):
         self.turn = 0
         self.applied: list[Applied] = []
         self._event_steps, self._scripted = self._schedule()
+        self._earliest = self._earliest_dates()
         types = {**named_types(), **spec.event_types}
         self._actors = [
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
@@ -150,6 +152,16 @@ class StanceModel(mesa.Model):
             for k in np.unique(steps[e]).tolist():
                 due[k].append(e)
         return steps, due
+
+    def _earliest_dates(self) -> list[date]:
+        """The earliest date each event can take (its window's start if its date is drawn)."""
+        earliest = [e.date for e in self.spec.events]
+        for u in self.spec.uncertain:
+            if u.target[0] == "date":
+                earliest[u.target[1]] = date.fromordinal(
+                    int(max(u.distribution.support[0], self.dates[0].toordinal()))
+                )
+        return earliest
 
     @property
     def members(self) -> int:
@@ -215,6 +227,7 @@ class StanceModel(mesa.Model):
                 tuple(alternatives),
                 order,
                 when or event.date,
+                act.strength.copy(),
             )
         )
         return changes
@@ -229,8 +242,9 @@ class StanceModel(mesa.Model):
                 members=here,
                 strength=self.draws.intensity[e] * event.type.goldstein / 10.0,
                 order=(0, e),
-                # an event with a drawn date is logged at the start of the step it fell in
-                when=self.dates[k - 1] if uncertain_date else event.date,
+                # an event with a drawn date is logged on the first day of this step its
+                # window allows (the same whatever the batch)
+                when=max(self.dates[k - 1], self._earliest[e]) if uncertain_date else event.date,
             )
 
     def _add_noise(self) -> None:
@@ -239,7 +253,7 @@ class StanceModel(mesa.Model):
         n = self.R.shape[1]
         eps = np.stack([g.standard_normal((n, n)) for g in self.member_rngs])
         eps[:, np.arange(n), np.arange(n)] = 0.0
-        self.R[:] = dynamics.saturating_move(self.R, self.noise[:, None, None] * eps)
+        dynamics.jitter(self.R, self.noise, eps)
 
     def step(self) -> None:
         """Advance one step: scripted events, decisions, decay, noise, record."""

@@ -34,22 +34,28 @@ def event_colour(goldstein: float) -> str:
 
 
 def event_list(result: Result) -> pd.DataFrame:
-    """One row per applied event, numbered in the order applied: n, date, event, who, type, ..."""
+    """One row per event (an event whose date is drawn per member appears once, with the
+    range of its dates), numbered by first date: n, date, until, event, who, type, ..."""
+    columns = ["n", "date", "until", "event", "who", "type", "goldstein", "origin"]
     ev = result.events
     if ev.empty:
-        return pd.DataFrame(columns=["n", "date", "event", "who", "type", "goldstein", "origin"])
-    first = ev.drop_duplicates(["step", "event"]).reset_index(drop=True)
-    first = first[["date", "event", "who", "type", "goldstein", "origin"]].copy()
+        return pd.DataFrame(columns=columns)
+    ev = ev.drop_duplicates(["step", "event", "origin"]).assign(
+        date=lambda d: pd.to_datetime(d["date"])
+    )
+    grouped = ev.groupby(["event", "origin"], sort=False)
+    first = grouped.first().reset_index()
+    first["until"] = grouped["date"].max().to_numpy()
+    first = first.sort_values("date", kind="stable").reset_index(drop=True)
     first.insert(0, "n", np.arange(1, len(first) + 1))
-    first["date"] = pd.to_datetime(first["date"])
-    return first
+    return first[columns]
 
 
 def pairs_to_show(result: Result, most: int = 12) -> list[tuple[str, str]]:
     """Unordered pairs of actors, those that moved most first, at most `most` of them."""
     ids = result.actor_ids
-    history = result.history.mean(axis=1)
-    span = history.max(axis=0) - history.min(axis=0)
+    median = result.median()
+    span = median.max(axis=0) - median.min(axis=0)
     pairs = list(combinations(range(len(ids)), 2))
     pairs.sort(key=lambda p: -(span[p[0], p[1]] + span[p[1], p[0]]))
     chosen = sorted(pairs[:most])
@@ -57,16 +63,16 @@ def pairs_to_show(result: Result, most: int = 12) -> list[tuple[str, str]]:
 
 
 def _line_with_band(
-    ax: Axes, x: list[date], series: np.ndarray, colour: str, label: str, style: str
+    ax: Axes, x: list[date], band: np.ndarray, colour: str, label: str, style: str, bands: bool
 ) -> None:
-    """Median line; with more than one member, 25-75 % and 5-95 % bands around it."""
-    if series.shape[1] > 1:
-        q05, q25, q50, q75, q95 = np.percentile(series, [5, 25, 50, 75, 95], axis=1)
-        ax.fill_between(x, q05, q95, color=colour, alpha=0.12, linewidth=0)
-        ax.fill_between(x, q25, q75, color=colour, alpha=0.25, linewidth=0)
-        ax.plot(x, q50, color=colour, lw=1.8, ls=style, label=label)
-    else:
-        ax.plot(x, series[:, 0], color=colour, lw=1.8, ls=style, label=label)
+    """The median (band[2]); with bands, the 25-75 % and 5-95 % ranges around it.
+
+    band: (5, T) quantiles at 5, 25, 50, 75 and 95 %.
+    """
+    if bands:
+        ax.fill_between(x, band[0], band[4], color=colour, alpha=0.12, linewidth=0)
+        ax.fill_between(x, band[1], band[3], color=colour, alpha=0.25, linewidth=0)
+    ax.plot(x, band[2], color=colour, lw=1.8, ls=style, label=label)
 
 
 def _touches(result: Result, a: str, b: str) -> set[str]:
@@ -101,6 +107,17 @@ def _levels(
     return rows, leftwards
 
 
+def _event_label(r) -> str:
+    """'3 dubai-meeting: IND + AFG, meet'; decided events by who and what; drawn dates' range."""
+    if r.origin == "scripted":
+        text = f"{r.n} {r.event}: {r.who}, {r.type}"
+    else:
+        text = f"{r.n} {r.who}, {r.type} ({r.origin})"
+    if r.until > r.date:
+        text += f", {r.date:%d %b}–{r.until:%d %b} (drawn per member)"
+    return text
+
+
 def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
     """The events on the time axis: a marker at each date, its label stacked so none overlap."""
     ax.set_yticks([])
@@ -110,24 +127,22 @@ def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
         return
     lo, hi = mdates.date2num(x0), mdates.date2num(x1)
     xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
-    labels = [
-        f"{r.n} {r.event}: {r.who}, {r.type}"
-        if r.origin == "scripted"
-        else f"{r.n} {r.who}, {r.type} ({r.origin})"
-        for r in events.itertuples()
-    ]
+    labels = [_event_label(r) for r in events.itertuples()]
     width_in = ax.get_position().width * ax.figure.get_figwidth()
     per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
     widths = np.array([len(t) * per_char for t in labels])
     rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char)
     depth = max(rows) + 1
     ax.set_ylim(-depth - 0.3, 0.6)
-    for x, label, row, left, g, origin in zip(
-        xs, labels, rows, leftwards, events["goldstein"], events["origin"], strict=True
+    untils = np.asarray(mdates.date2num(events["until"].to_numpy()))
+    for x, until, label, row, left, g, origin in zip(
+        xs, untils, labels, rows, leftwards, events["goldstein"], events["origin"], strict=True
     ):
         colour = event_colour(g)
         y = -row - 0.6
         ax.plot([x, x], [0.35, y], color=colour, lw=0.6, alpha=0.7)
+        if until > x:  # a date drawn per member: the range it fell in
+            ax.plot([x, until], [0.35, 0.35], color=colour, lw=3, alpha=0.5, solid_capstyle="butt")
         ax.plot(
             [x],
             [0.35],
@@ -202,8 +217,9 @@ def relations_figure(result: Result) -> Figure:
                 va="bottom",
                 color=colour,
             )
-        _line_with_band(ax, x, result.score(a, b), FORWARD, f"{a} → {b}", "-")
-        _line_with_band(ax, x, result.score(b, a), BACKWARD, f"{b} → {a}", "--")
+        bands = result.members > 1
+        _line_with_band(ax, x, result.band(a, b), FORWARD, f"{a} → {b}", "-", bands)
+        _line_with_band(ax, x, result.band(b, a), BACKWARD, f"{b} → {a}", "--", bands)
         ax.set_ylim(-1.05, 1.05)
         ax.set_yticks([-1, -0.5, 0, 0.5, 1])
         ax.grid(axis="y", alpha=0.25)
@@ -256,7 +272,7 @@ def _heatmap(ax: Axes, matrix: np.ndarray, labels: list[str], title: str, vmax: 
 def matrix_figure(result: Result) -> Figure:
     """Initial and final scores, and the change, as annotated heatmaps."""
     ids = list(result.actor_ids)
-    first, last = result.history[0].mean(axis=0), result.history[-1].mean(axis=0)
+    first, last = result.median()[0], result.median()[-1]
     change = last - first
     fig = Figure(figsize=(14, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
@@ -268,8 +284,9 @@ def matrix_figure(result: Result) -> Figure:
     span = max(float(np.abs(change[off]).max()) if off.any() else 0.0, 0.05)
     image = _heatmap(axes[2], change, ids, "Change (end − start)", span, "PuOr")
     fig.colorbar(image, ax=axes[2], shrink=0.8, label="change in score")
+    what = f" (median of {result.members} members)" if result.members > 1 else ""
     fig.suptitle(
-        f"{result.title}\nHow each actor (row) regards each other actor (column)", fontsize=12
+        f"{result.title}\nHow each actor (row) regards each other actor (column){what}", fontsize=12
     )
     return fig
 
@@ -326,11 +343,11 @@ def _dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):
     return axes[:count], ncols
 
 
-def _caption(comparison, width: int = 150) -> str:
+def _caption(comparison, note: str = "", width: int = 150) -> str:
     import textwrap
 
     ref = comparison.results[0]
-    lines = [f"Reference: {comparison.labels[0]} — {ref.title}"]
+    lines = [f"Reference: {comparison.labels[0]} — {ref.title}. {note}"]
     for label, result in zip(comparison.labels[1:], comparison.results[1:], strict=True):
         lines.append(f"{label} — {result.title}: {what_differs(ref, result)}")
     dropped = {k: v for k, v in comparison.dropped_actors().items() if v}
@@ -353,7 +370,8 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
         ax.axhline(0, color="black", lw=0.6)
         for i, label in enumerate(comparison.labels):
             colour = scenario_colour(i)
-            _line_with_band(ax, x, comparison.series(i, (a, b)), colour, label, "-")
+            bands = comparison.results[i].members > 1
+            _line_with_band(ax, x, comparison.band(i, (a, b)), colour, label, "-", bands)
             events = event_list(comparison.results[i])
             touching = events[events["event"].isin(_touches(comparison.results[i], a, b))]
             touching = touching[
@@ -373,12 +391,21 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
         ax.set_title(f"how {names[a]} regards {names[b]}", fontsize=9, loc="left")
     for ax in axes[::ncols]:
         ax.set_ylabel("score (−1 … +1)", fontsize=7)
-    axes[0].legend(fontsize=7, loc="upper left", frameon=False)
-    fig.suptitle(
-        "Scenarios compared: how each state regards another (triangles: the events that moved that pair, in each scenario's colour)",
-        fontsize=11,
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside upper right",
+        fontsize=8,
+        frameon=False,
+        ncols=4,
     )
-    fig.supxlabel(_caption(comparison), fontsize=7.5, ha="left", x=0.01)
+    fig.suptitle(
+        "Scenarios compared: how each state regards another",
+        fontsize=11,
+        x=0.01,
+        ha="left",
+    )
+    note = "Triangles: the events that moved each pair, in each scenario's colour."
+    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
     return fig
 
 
@@ -407,24 +434,74 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
             parted = comparison.parting_date(i, dyad, threshold)
             if parted:
                 ax.axvline(parted, color=colour, ls="--", lw=0.9)
+                late = (parted - x[0]).days > 0.7 * (x[-1] - x[0]).days  # label left of the line
                 ax.text(
                     parted,
                     0.98 - 0.09 * (i - 1),
-                    f" parts {parted:%d %b}",
+                    f"parts {parted:%d %b} " if late else f" parts {parted:%d %b}",
                     transform=ax.get_xaxis_transform(),
                     fontsize=6.5,
                     color=colour,
                     va="top",
+                    ha="right" if late else "left",
                 )
+        shares = [
+            f"{comparison.labels[i]}: {p:.0%}"
+            for i in range(1, len(comparison.results))
+            if (p := comparison.p_above(i, dyad)) is not None and comparison.results[i].members > 1
+        ]
+        if shares:
+            ax.text(
+                0.01,
+                0.03,
+                "ends above the reference in " + ", ".join(shares) + " of futures",
+                transform=ax.transAxes,
+                fontsize=6.5,
+                va="bottom",
+            )
         ax.set_ylim(-1.1 * largest, 1.1 * largest)  # one scale for all panels: sizes compare
         ax.set_title(f"how {names[dyad[0]]} regards {names[dyad[1]]}", fontsize=9, loc="left")
     for ax in axes[::ncols]:
         ax.set_ylabel(f"difference from {comparison.labels[0]}", fontsize=7)
-    axes[0].legend(fontsize=7, loc="lower left", frameon=False)
-    fig.suptitle(
-        f"How far each what-if departs from {comparison.labels[0]} (grey band: ±{threshold:g}, "
-        "inside which we call them the same)",
-        fontsize=11,
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside upper right",
+        fontsize=8,
+        frameon=False,
+        ncols=4,
     )
-    fig.supxlabel(_caption(comparison), fontsize=7.5, ha="left", x=0.01)
+    fig.suptitle(
+        f"How far each what-if departs from {comparison.labels[0]} (difference of medians)",
+        fontsize=11,
+        x=0.01,
+        ha="left",
+    )
+    note = f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; 'parts': the first date outside it."
+    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
+    return fig
+
+
+def sweep_figure(points: list, dyad: tuple[str, str]) -> Figure:
+    """One dyad over time, one median and band per point of a sweep."""
+    fig = Figure(figsize=(10, 4.8), layout="constrained")
+    ax = fig.subplots()
+    names = points[0].result.actors
+    for i, point in enumerate(points):
+        result = point.result
+        colour = PALETTE[i % len(PALETTE)]
+        _line_with_band(
+            ax, result.dates, result.band(*dyad), colour, point.label, "-", result.members > 1
+        )
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("score (−1 hostile … +1 friendly)")
+    ax.grid(axis="y", alpha=0.25)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    members = points[0].result.members
+    fig.suptitle(
+        f"{points[0].result.title}: how {names[dyad[0]]} regards {names[dyad[1]]}, for each value swept\n"
+        f"median and 50 % / 90 % bands of {members} members per value (the same seeds for every value)",
+        fontsize=10,
+    )
     return fig

@@ -20,8 +20,12 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from stances.model import StanceModel
+    from stances.scenario import Event, Scenario
 
 RELATIONS_CSV = "relations.csv"
+MEMBERS_PARQUET = "members.parquet"
+QUANTILES_CSV = "quantiles.csv"
+DRAWS_CSV = "draws.csv"
 EVENTS_CSV = "events.csv"
 MANIFEST = "manifest.json"
 
@@ -61,68 +65,51 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+QUANTILES = (5, 25, 50, 75, 95)  # percent; the bands drawn are 25-75 and 5-95 around the median
+
+
 @dataclass
 class Result:
     """A finished run.
 
-    history: scores at every step boundary, shape (steps + 1, K, N, N), in [-1, 1].
+    history: scores of every member at every step boundary, shape (steps + 1, K, N, N), in
+        [-1, 1]; None for an ensemble read back from a directory saved without its members.
+    stored_quantiles: (5, steps + 1, N, N) at QUANTILES, used when history is None.
     dates: the date of each step boundary (the state at the start of that day).
     events: one row per score an applied event changed (the member mean when K > 1).
+    draws: member, value_of, value: what each member drew for the scenario's uncertain values.
     """
 
     title: str
     actors: dict[str, str]
     dates: list[date]
-    history: np.ndarray
+    history: np.ndarray | None
     events: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    draws: pd.DataFrame | None = None
+    stored_quantiles: np.ndarray | None = None
 
     @classmethod
     def from_model(cls, model: StanceModel) -> Result:
         """Collect a model's history and applied events."""
-        spec = model.spec
-        ids = spec.actor_ids
-        rows = []
-        for applied in model.applied:
-            ev, ch, where = applied.event, applied.changes, applied.members
-            before, after = ch.before[where].mean(axis=0), ch.after[where].mean(axis=0)
-            utility = (
-                float(applied.utility[where].mean()) if applied.utility is not None else np.nan
-            )
-            alternatives = "; ".join(f"{label} {u:+.3f}" for label, u in applied.alternatives)
-            for m, (i, j) in enumerate(zip(ch.rows.tolist(), ch.cols.tolist(), strict=True)):
-                rows.append(
-                    {
-                        "step": applied.step,
-                        "date": applied.date.isoformat(),
-                        "event": ev.id,
-                        "origin": applied.origin,
-                        "members": int(where.sum()),
-                        "type": ev.type.name,
-                        "cameo": ev.type.cameo,
-                        "goldstein": ev.type.goldstein,
-                        "intensity": ev.intensity,
-                        "strength": ev.strength,
-                        "who": ev.who,
-                        "actor": ids[i],
-                        "toward": ids[j],
-                        "before": before[m],
-                        "after": after[m],
-                        "change": after[m] - before[m],
-                        "utility": utility,
-                        "alternatives": alternatives,
-                        "cite": ev.cite or "",
-                        "source": str(ev.source),
-                    }
-                )
-        steps = model.step_index
+        return cls.from_chunks(model.spec, model.seed, model.dates, [chunk_of(model)])
+
+    @classmethod
+    def from_chunks(
+        cls, spec: Scenario, seed: int, dates: list[date], chunks: list[Chunk]
+    ) -> Result:
+        """Join the batches of members of one run (any batching gives the same Result)."""
+        history, records, draws = merge_chunks(chunks)
+        steps = history.shape[0] - 1
         manifest = {
             "title": spec.title,
             "scenario": str(spec.path),
             "files": [{"path": str(p), "sha256": _sha256(p)} for p in spec.files],
             "input_hash": spec.input_hash(),
-            "seed": model.seed,
-            "members": model.members,
+            "seed": seed,
+            "members": history.shape[1],
+            "first_member": chunks[0].first if len(chunks) == 1 else min(c.first for c in chunks),
+            "member_seeds": f"member k draws from numpy SeedSequence({seed}, spawn_key=(k,))",
             "steps": steps,
             "step": str(spec.time.step),
             "start": spec.time.start.isoformat(),
@@ -130,13 +117,23 @@ class Result:
             "versions": package_versions(),
             "resolved_scenario": spec.resolved,
         }
+        first = manifest["first_member"]
+        draws_table = pd.DataFrame(
+            [
+                {"member": first + m, "value_of": label, "value": float(v)}
+                for label, values in draws.items()
+                for m, v in enumerate(values)
+            ],
+            columns=["member", "value_of", "value"],
+        )
         return cls(
             title=spec.title,
             actors=dict(spec.actors),
-            dates=list(model.dates[: steps + 1]),
-            history=model.history[: steps + 1].copy(),
-            events=pd.DataFrame(rows, columns=EVENT_COLUMNS),
+            dates=list(dates[: steps + 1]),
+            history=history,
+            events=events_table(records, spec.actor_ids),
             manifest=manifest,
+            draws=draws_table,
         )
 
     @property
@@ -145,11 +142,54 @@ class Result:
 
     @property
     def members(self) -> int:
-        return self.history.shape[1]
+        """Number of ensemble members K."""
+        return (
+            self.history.shape[1]
+            if self.history is not None
+            else int(self.manifest.get("members", 0))
+        )
+
+    @property
+    def has_members(self) -> bool:
+        """Whether member-level scores are at hand (not only quantiles)."""
+        return self.history is not None
+
+    @cached_property
+    def quantiles(self) -> np.ndarray:
+        """Scores at the QUANTILES over members, shape (5, steps + 1, N, N)."""
+        if self.history is None:
+            return self.stored_quantiles
+        return np.percentile(self.history, QUANTILES, axis=1)
+
+    def band(self, actor: str, toward: str) -> np.ndarray:
+        """One dyad's quantiles over time, shape (5, steps + 1); row 2 is the median."""
+        return self.quantiles[:, :, self.actor_ids.index(actor), self.actor_ids.index(toward)]
+
+    def median(self) -> np.ndarray:
+        """Median scores, shape (steps + 1, N, N)."""
+        return self.quantiles[2]
+
+    def quantile_table(self) -> pd.DataFrame:
+        """Tidy quantiles: step, date, actor, toward, q05, q25, q50, q75, q95."""
+        q = self.quantiles
+        ids = self.actor_ids
+        rows = []
+        for t, day in enumerate(self.dates):
+            for i, a in enumerate(ids):
+                for j, b in enumerate(ids):
+                    if i != j:
+                        rows.append([t, day.isoformat(), a, b, *q[:, t, i, j]])
+        return pd.DataFrame(
+            rows, columns=["step", "date", "actor", "toward", *(f"q{p:02d}" for p in QUANTILES)]
+        )
 
     @cached_property
     def relations(self) -> pd.DataFrame:
         """Tidy scores: member, step, date, actor, toward, score (one row per ordered pair)."""
+        if self.history is None:
+            raise ValueError(
+                f"{self.title}: member scores were not kept (save with --keep-members)"
+            )
         t, k, n, _ = self.history.shape
         ids = np.array(self.actor_ids)
         step, member, i, j = np.meshgrid(
@@ -157,9 +197,10 @@ class Result:
         )
         keep = (i != j).ravel()
         dates = np.array([d.isoformat() for d in self.dates])
+        first = int(self.manifest.get("first_member", 0))
         return pd.DataFrame(
             {
-                "member": member.ravel()[keep],
+                "member": first + member.ravel()[keep],
                 "step": step.ravel()[keep],
                 "date": dates[step.ravel()[keep]],
                 "actor": ids[i.ravel()[keep]],
@@ -169,13 +210,18 @@ class Result:
         ).sort_values(["member", "step", "actor", "toward"], kind="stable", ignore_index=True)
 
     def score(self, actor: str, toward: str) -> np.ndarray:
-        """One dyad over time, shape (steps + 1, K)."""
+        """One dyad over time for every member, shape (steps + 1, K)."""
+        if self.history is None:
+            raise ValueError(
+                f"{self.title}: member scores were not kept (save with --keep-members)"
+            )
         return self.history[:, :, self.actor_ids.index(actor), self.actor_ids.index(toward)]
 
     def changes(self) -> pd.DataFrame:
-        """Each dyad's initial and final score (member mean) and the change, largest first."""
+        """Each dyad's initial and final score (median over members) and the change, largest
+        first."""
         ids = self.actor_ids
-        first, last = self.history[0].mean(axis=0), self.history[-1].mean(axis=0)
+        first, last = self.median()[0], self.median()[-1]
         rows = [
             {
                 "actor": a,
@@ -193,23 +239,40 @@ class Result:
         return table.loc[order].reset_index(drop=True)
 
     def drivers(self, actor: str, toward: str, n: int = 2) -> list[tuple[str, float]]:
-        """The n events that moved one dyad most (by absolute immediate change), with that change."""
-        rows = self.events[(self.events["actor"] == actor) & (self.events["toward"] == toward)]
+        """The n events that moved one dyad most (by absolute immediate change, averaged over
+        all members: zero in a member where the event did not happen), with that change."""
+        ev = self.events
+        rows = ev[(ev["actor"] == actor) & (ev["toward"] == toward)]
         if rows.empty:
             return []
-        total = rows.groupby("event", sort=False)["change"].sum()
+        weighted = rows["change"] * rows["members"] / max(self.members, 1)
+        total = weighted.groupby(rows["event"], sort=False).sum()
         top = total.reindex(total.abs().sort_values(ascending=False, kind="stable").index)[:n]
         return [(str(e), float(c)) for e, c in top.items()]
 
-    def save(self, directory: Path | str, plots: bool = True) -> Path:
-        """Write the run to a new directory: CSVs, manifest and plots; all or nothing.
+    def save(self, directory: Path | str, plots: bool = True, keep_members: bool = False) -> Path:
+        """Write the run to a new directory, all or nothing; FileExistsError if it exists (an
+        earlier run is never overwritten).
 
-        FileExistsError if the directory exists: an earlier run is never overwritten.
+        A single run writes relations.csv; an ensemble writes quantiles.csv, and its members'
+        scores only with keep_members (members.parquet if pyarrow is installed, else
+        relations.csv). Both write events.csv, manifest.json, draws.csv (when the scenario has
+        uncertain values) and the plots.
         """
 
         def write(scratch: Path) -> None:
-            self.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
+            if self.members == 1 or keep_members:
+                if self.members > 1 and _has_pyarrow():
+                    self.relations.to_parquet(scratch / MEMBERS_PARQUET, index=False)
+                else:
+                    self.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
+            if self.members > 1:
+                self.quantile_table().to_csv(
+                    scratch / QUANTILES_CSV, index=False, float_format="%.6f"
+                )
             self.events.to_csv(scratch / EVENTS_CSV, index=False, float_format="%.6f")
+            if self.draws is not None and not self.draws.empty:
+                self.draws.to_csv(scratch / DRAWS_CSV, index=False, float_format="%.6f")
             write_manifest(scratch, self.manifest)
             if plots:
                 from stances import plots as plotting
@@ -224,24 +287,31 @@ class Result:
         """Read a run directory written by ``save``."""
         directory = Path(directory)
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        relations = pd.read_csv(directory / RELATIONS_CSV, keep_default_na=False)
         events = pd.read_csv(directory / EVENTS_CSV, keep_default_na=False)
+        draws = pd.read_csv(directory / DRAWS_CSV) if (directory / DRAWS_CSV).is_file() else None
         resolved = manifest.get("resolved_scenario", {})
         names = {k: v.get("name", k) for k, v in resolved.get("actors", {}).items()}
-        ids = list(names) or sorted(set(relations["actor"]) | set(relations["toward"]))
-        steps = sorted(relations["step"].unique())
-        members = sorted(relations["member"].unique())
-        history = np.zeros((len(steps), len(members), len(ids), len(ids)))
-        idx = {a: n for n, a in enumerate(ids)}
-        history[
-            relations["step"].to_numpy(),
-            relations["member"].to_numpy(),
-            relations["actor"].map(idx).to_numpy(),
-            relations["toward"].map(idx).to_numpy(),
-        ] = relations["score"].to_numpy()
+        history, stored = None, None
+        if (directory / MEMBERS_PARQUET).is_file():
+            table = pd.read_parquet(directory / MEMBERS_PARQUET)
+        elif (directory / RELATIONS_CSV).is_file():
+            table = pd.read_csv(directory / RELATIONS_CSV, keep_default_na=False)
+        else:
+            table = pd.read_csv(directory / QUANTILES_CSV, keep_default_na=False)
+        ids = list(names) or sorted(set(table["actor"]) | set(table["toward"]))
+        at = {a: n for n, a in enumerate(ids)}
+        steps = sorted(table["step"].unique())
+        i, j = table["actor"].map(at).to_numpy(), table["toward"].map(at).to_numpy()
+        if "score" in table:
+            member = table["member"].to_numpy() - table["member"].min()
+            history = np.zeros((len(steps), member.max() + 1, len(ids), len(ids)))
+            history[table["step"].to_numpy(), member, i, j] = table["score"].to_numpy()
+        else:
+            stored = np.zeros((len(QUANTILES), len(steps), len(ids), len(ids)))
+            for q, p in enumerate(QUANTILES):
+                stored[q, table["step"].to_numpy(), i, j] = table[f"q{p:02d}"].to_numpy()
         dates = [
-            date.fromisoformat(d)
-            for d in relations.drop_duplicates("step").sort_values("step")["date"]
+            date.fromisoformat(d) for d in table.drop_duplicates("step").sort_values("step")["date"]
         ]
         return cls(
             manifest.get("title", directory.name),
@@ -250,7 +320,164 @@ class Result:
             history,
             events,
             manifest,
+            draws,
+            stored,
         )
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class Record:
+    """One applied event across the members of a batch.
+
+    before, after: (k, M) scores of the M cells (rows, cols) it touched; members: bool (k,),
+    where it happened; strength: (k,) per member (0 where it did not happen); utility: (k,) for
+    decided events; alternatives: of the first member that took it.
+    """
+
+    step: int
+    order: tuple[int, ...]
+    event: Event
+    origin: str
+    date: date
+    rows: np.ndarray
+    cols: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    members: np.ndarray
+    strength: np.ndarray
+    utility: np.ndarray | None
+    alternatives: tuple[tuple[str, float], ...]
+
+    @property
+    def key(self) -> tuple:
+        return (self.step, self.order, self.event.id, self.origin)
+
+
+@dataclass
+class Chunk:
+    """What one batch of members (first .. first + k - 1) produced; small enough to send
+    between processes."""
+
+    first: int
+    history: np.ndarray
+    records: list[Record]
+    draws: dict[str, np.ndarray]
+
+
+def chunk_of(model: StanceModel) -> Chunk:
+    """A model's output as a Chunk."""
+    records = [
+        Record(
+            a.step,
+            a.order,
+            a.event,
+            a.origin,
+            a.date,
+            a.changes.rows,
+            a.changes.cols,
+            a.changes.before,
+            a.changes.after,
+            a.members,
+            a.strength,
+            a.utility,
+            a.alternatives,
+        )
+        for a in model.applied
+    ]
+    steps = model.step_index
+    return Chunk(model.first_member, model.history[: steps + 1].copy(), records, model.draws.values)
+
+
+def merge_chunks(chunks: list[Chunk]) -> tuple[np.ndarray, list[Record], dict[str, np.ndarray]]:
+    """History (T+1, K, N, N), records over all K members, and draws, from batches of members.
+
+    Records are matched by (step, order, id, origin) and kept in that order, which is the same
+    whatever the batching; a record absent from a batch did not happen in its members.
+    """
+    chunks = sorted(chunks, key=lambda c: c.first)
+    if len(chunks) == 1:
+        c = chunks[0]
+        return c.history, sorted(c.records, key=lambda r: r.key), c.draws
+    history = np.concatenate([c.history for c in chunks], axis=1)
+    sizes = [c.history.shape[1] for c in chunks]
+    offsets = np.cumsum([0, *sizes])
+    total = int(offsets[-1])
+    merged: dict[tuple, Record] = {}
+    for c, offset, size in zip(chunks, offsets, sizes, strict=False):
+        for r in c.records:
+            if r.key not in merged:  # the earliest batch holding it gives its first member
+                m = len(r.rows)
+                merged[r.key] = Record(
+                    r.step,
+                    r.order,
+                    r.event,
+                    r.origin,
+                    r.date,
+                    r.rows,
+                    r.cols,
+                    np.full((total, m), np.nan),
+                    np.full((total, m), np.nan),
+                    np.zeros(total, dtype=bool),
+                    np.zeros(total),
+                    None if r.utility is None else np.full(total, np.nan),
+                    r.alternatives,
+                )
+            out = merged[r.key]
+            span = slice(offset, offset + size)
+            out.before[span], out.after[span] = r.before, r.after
+            out.members[span], out.strength[span] = r.members, r.strength
+            if r.utility is not None and out.utility is not None:
+                out.utility[span] = r.utility
+    draws = {label: np.concatenate([c.draws[label] for c in chunks]) for label in chunks[0].draws}
+    return history, [merged[k] for k in sorted(merged)], draws
+
+
+def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:
+    """One row per record and touched score: the member means where the event happened."""
+    rows = []
+    for r in records:
+        where = r.members
+        ev = r.event
+        before, after = r.before[where].mean(axis=0), r.after[where].mean(axis=0)
+        strength = float(r.strength[where].mean())
+        weight = ev.type.goldstein
+        intensity = strength * 10.0 / weight if weight else ev.intensity
+        utility = float(r.utility[where].mean()) if r.utility is not None else np.nan
+        alternatives = "; ".join(f"{label} {u:+.3f}" for label, u in r.alternatives)
+        for m, (i, j) in enumerate(zip(r.rows.tolist(), r.cols.tolist(), strict=True)):
+            rows.append(
+                {
+                    "step": r.step,
+                    "date": r.date.isoformat(),
+                    "event": ev.id,
+                    "origin": r.origin,
+                    "members": int(where.sum()),
+                    "type": ev.type.name,
+                    "cameo": ev.type.cameo,
+                    "goldstein": weight,
+                    "intensity": intensity,
+                    "strength": strength,
+                    "who": ev.who,
+                    "actor": ids[i],
+                    "toward": ids[j],
+                    "before": before[m],
+                    "after": after[m],
+                    "change": after[m] - before[m],
+                    "utility": utility,
+                    "alternatives": alternatives,
+                    "cite": ev.cite or "",
+                    "source": str(ev.source),
+                }
+            )
+    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:

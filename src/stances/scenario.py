@@ -755,8 +755,8 @@ class Parameters(_Strict):
     )
     noise: UncertainNoise = Field(
         0.0,
-        description="Each step every score takes a random saturating move of rate noise x a "
-        "standard normal draw (score units per step); 0 = no noise.",
+        description="Each step every score moves at random: R <- tanh(artanh(R) + noise * e), "
+        "e standard normal; near 0 the move's standard deviation is about noise. 0 = no noise.",
     )
 
 
