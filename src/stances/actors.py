@@ -52,6 +52,7 @@ class Stakes:
         self.want = np.array([i.want for i in interests], dtype=float)
         self.weight = np.array([i.weight for i in interests], dtype=float)
         self.side = np.array([SIDES[i.side] for i in interests], dtype=int)
+        self.cells = np.unique(np.concatenate([self.plus, self.minus[self.minus >= 0]]))
 
     def __bool__(self) -> bool:
         return bool(self.plus.size)
@@ -210,41 +211,48 @@ class Reactive(Policy):
         now = actor.stakes.of_values(values)
         out = np.empty((R.shape[0], len(self.candidates)))
         for c, cand in enumerate(self.candidates):
-            changes = dynamics.changes_of(
-                R,
-                model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10),
-                model.coefficients,
-            )
+            act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
+            # only the scores the actor cares about: exact, and cheap
+            changes = dynamics.changes_of(R, act, model.coefficients, only=actor.stakes.cells)
             out[:, c] = now - actor.stakes.discomfort_after(values, changes) - cand.cost
         return out
 
-    def choose(self, utilities: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
-        """The chosen candidate per member, or -1 where none clears the threshold.
-
-        Above temperature 0 each member draws from its own generator."""
+    def choose(
+        self, utilities: np.ndarray, rngs: list[np.random.Generator], active: np.ndarray
+    ) -> np.ndarray:
+        """The chosen candidate per member, or -1 where none clears the threshold (and in the
+        members not `active`). Above temperature 0 each active member draws from its own
+        generator, so what a member does never depends on the other members."""
+        k, count = utilities.shape
         if self.spec.temperature > 0:
             finite = np.isfinite(utilities)
-            scaled = np.where(finite, utilities / self.spec.temperature, -np.inf)
-            scaled -= scaled.max(axis=1, keepdims=True)
-            p = np.exp(scaled)
-            p /= p.sum(axis=1, keepdims=True)
-            draws = np.array([g.random() for g in rngs])[:, None]
-            chosen = np.minimum((p.cumsum(axis=1) < draws).sum(axis=1), utilities.shape[1] - 1)
+            top = np.where(
+                finite.any(axis=1), np.where(finite, utilities, -np.inf).max(axis=1), 0.0
+            )
+            weights = np.where(
+                finite, np.exp((utilities - top[:, None]) / self.spec.temperature), 0.0
+            )
+            total = weights.sum(axis=1, keepdims=True)
+            p = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+            draws = np.array([rngs[m].random() if active[m] else 0.0 for m in range(k)])[:, None]
+            chosen = np.minimum((p.cumsum(axis=1) < draws).sum(axis=1), count - 1)
         else:
             chosen = utilities.argmax(axis=1)
-        best = utilities[np.arange(utilities.shape[0]), chosen]
-        return np.where(best > self.spec.threshold, chosen, -1)
+        best = utilities[np.arange(k), chosen]
+        return np.where(active & (best > self.spec.threshold), chosen, -1)
 
     def decide(self, actor: Actor) -> list[Decision]:
         if not actor.stakes or not self.candidates:
             return []
         model = actor.model
         decisions: list[Decision] = []
+        active = np.ones(model.members, dtype=bool)  # a member that passes stops for the step
         for round_ in range(self.spec.max_actions):
             utilities = self.utilities(actor)
             utilities[self._blocked(actor)] = -np.inf
-            chosen = self.choose(utilities, model.member_rngs)
-            if (chosen < 0).all():
+            chosen = self.choose(utilities, model.member_rngs, active)
+            active &= chosen >= 0
+            if not active.any():
                 break
             for c in np.unique(chosen[chosen >= 0]).tolist():
                 order = (1, model.turn, round_, c)
@@ -252,8 +260,8 @@ class Reactive(Policy):
         return decisions
 
     def _alternatives(self, actor: Actor, utilities: np.ndarray, members: np.ndarray, c: int):
-        """The three best other candidates (label, utility) for the first member that chose c:
-        the same member whatever the batch, so the log does not depend on batching."""
+        """The three best other candidates (label, utility) for the first of `members`: the same
+        member whatever the batch, so the log does not depend on batching."""
         first = int(np.flatnonzero(members)[0])
         row = utilities[first]
         order = [int(i) for i in np.argsort(-row, kind="stable") if i != c and np.isfinite(row[i])]
@@ -274,12 +282,11 @@ class Reactive(Policy):
         c = order[-1]
         self.last_used.setdefault(cand.type.name, np.full(model.members, -np.inf))
         self.last_used[cand.type.name][members] = model.decision_date.toordinal()
-        alternatives = self._alternatives(actor, utilities, members, c)
         utility = utilities[:, c]
         event = cand.event(actor.actor_id, ids, model.decision_date, "decided")
-        log = {"utility": utility, "alternatives": alternatives, "order": order}
         if not needs_consent(cand.type):
-            model.apply(event, "decided", members, **log)
+            alternatives = self._alternatives(actor, utilities, members, c)
+            model.apply(event, "decided", members, utility, alternatives, order=order)
             return [Decision(event, members, "decided", utility, alternatives)]
         act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
         changes = dynamics.changes_of(model.R, act, model.coefficients)
@@ -296,8 +303,9 @@ class Reactive(Policy):
                 refusals.append((party, refuses))
             agree &= gains > 0
         out = []
-        if agree.any():
-            model.apply(event, "decided", agree, **log)
+        if agree.any():  # the alternatives of the first member where it happened
+            alternatives = self._alternatives(actor, utilities, agree, c)
+            model.apply(event, "decided", agree, utility, alternatives, order=order)
             out.append(Decision(event, agree, "decided", utility, alternatives))
         for party, refuses in refusals:
             note = f"refuses {cand.label(ids)} proposed by {actor.actor_id}"

@@ -147,22 +147,39 @@ def moves_for(R: np.ndarray, act: Act, c: Coefficients) -> list[_Move]:
     raise ValueError(f"unknown form {act.form!r}")
 
 
-def changes_of(R: np.ndarray, act: Act, c: Coefficients) -> Changes:
+def changes_of(R: np.ndarray, act: Act, c: Coefficients, only: np.ndarray | None = None) -> Changes:
     """What applying the act to R would change, without changing R.
 
-    Cost grows with the number of cells touched (about 2N for a directed event), not with N².
+    only: flat cell ids (i * N + j); if given, only those cells are worked out (exactly as in
+    the full computation: every rate comes from R, and a cell's moves are applied in turn), so
+    a prediction that looks at a few scores costs little. Cost grows with the number of cells
+    touched (about 2N for a directed event), not with N².
     """
     moves = moves_for(R, act, c)
-    cells: dict[tuple[int, int], int] = {}
-    for rows, col, _ in moves:
-        for row in rows.tolist():
-            cells.setdefault((row, col), len(cells))
-    rows = np.fromiter((rc[0] for rc in cells), dtype=np.intp, count=len(cells))
-    cols = np.fromiter((rc[1] for rc in cells), dtype=np.intp, count=len(cells))
+    n = R.shape[1]
+    ids, rates = [], []
+    for rows, col, rate in moves:
+        cell_ids = rows * n + col
+        if only is not None:
+            keep = np.isin(cell_ids, only)
+            if not keep.any():
+                continue
+            cell_ids, rate = cell_ids[keep], rate[:, keep]
+        ids.append(cell_ids)
+        rates.append(rate)
+    if not ids:
+        empty = np.empty((R.shape[0], 0))
+        return Changes(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), empty, empty)
+    unique, first = np.unique(np.concatenate(ids), return_index=True)
+    order = np.argsort(first, kind="stable")
+    cells = unique[order]  # each cell once, in the order first touched
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))  # unique cell -> its place in `cells`
+    rows, cols = np.divmod(cells, n)
     before = R[:, rows, cols]
     after = before.copy()
-    for move_rows, col, rate in moves:
-        idx = [cells[(row, col)] for row in move_rows.tolist()]
+    for cell_ids, rate in zip(ids, rates, strict=True):
+        idx = position[np.searchsorted(unique, cell_ids)]
         after[:, idx] = saturating_move(after[:, idx], rate)
     return Changes(rows, cols, before, after)
 

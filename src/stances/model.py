@@ -116,6 +116,7 @@ class StanceModel(mesa.Model):
         self.applied: list[Applied] = []
         self._event_steps, self._scripted = self._schedule()
         self._earliest = self._earliest_dates()
+        self._drawn_dates = {u.target[1] for u in spec.uncertain if u.target[0] == "date"}
         types = {**named_types(), **spec.event_types}
         self._actors = [
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
@@ -236,7 +237,7 @@ class StanceModel(mesa.Model):
         for e in self._scripted[k]:
             event = self.spec.events[e]
             here = self._event_steps[e] == k
-            uncertain_date = bool((self.draws.day[e] != event.date.toordinal()).any())
+            uncertain_date = e in self._drawn_dates
             self.apply(
                 event,
                 members=here,
@@ -248,12 +249,17 @@ class StanceModel(mesa.Model):
             )
 
     def _add_noise(self) -> None:
-        if not (self.noise > 0).any():
+        """Random moves in the members whose noise is above 0, each from its own generator
+        (a member without noise draws nothing, alone or in any batch)."""
+        noisy = np.flatnonzero(self.noise > 0)
+        if not noisy.size:
             return
         n = self.R.shape[1]
-        eps = np.stack([g.standard_normal((n, n)) for g in self.member_rngs])
+        eps = np.stack([self.member_rngs[m].standard_normal((n, n)) for m in noisy])
         eps[:, np.arange(n), np.arange(n)] = 0.0
-        dynamics.jitter(self.R, self.noise, eps)
+        part = self.R[noisy]
+        dynamics.jitter(part, self.noise[noisy], eps)
+        self.R[noisy] = part
 
     def step(self) -> None:
         """Advance one step: scripted events, decisions, decay, noise, record."""

@@ -75,19 +75,21 @@ def draw(spec: Scenario, rngs: list[np.random.Generator]) -> Draws:
             values[u.label][m] = u.distribution.draw(rng)
     start, end = spec.time.start.toordinal(), spec.time.end.toordinal()
     for u in spec.uncertain:
-        v = values[u.label]
         where, *rest = u.target
         if where == "parameters":
-            lo, hi = PARAMETER_RANGE.get(rest[0], KAPPA_RANGE)
-            parameters[rest[0]] = np.clip(v, lo, hi)
+            v = values[u.label] = np.clip(
+                values[u.label], *PARAMETER_RANGE.get(rest[0], KAPPA_RANGE)
+            )
+            parameters[rest[0]] = v
         elif where in ("relations", "baseline"):
+            v = values[u.label] = np.clip(values[u.label], -1.0, 1.0)
             target = initial if where == "relations" else baseline
             for i, j in rest:
-                target[:, i, j] = np.clip(v, -1.0, 1.0)
+                target[:, i, j] = v
         elif where == "intensity":
-            intensity[rest[0]] = np.clip(v, 0.0, 10.0)
+            intensity[rest[0]] = values[u.label] = np.clip(values[u.label], 0.0, 10.0)
         elif where == "date":
-            day[rest[0]] = np.clip(np.round(v), start, end)
+            day[rest[0]] = values[u.label] = np.clip(np.round(values[u.label]), start, end)
     # an unset baseline pair is the member's own initial score
     baseline = np.where(baseline_fixed[None], baseline, initial)
     return Draws(initial, baseline, parameters, intensity, day, values)

@@ -1,0 +1,111 @@
+"""Scale: generated scenarios of 25 to 200 actors over ten years of weekly steps.
+
+    .venv/bin/python benchmarks/scale.py [--sizes 25 50 100 200] [--years 10]
+
+Each scenario has N actors, five random initial relations per actor, one random event per week
+(a type drawn from a mix of cooperative and conflictual ones, between two random actors), and
+three reactive actors that decide every week (two interests each; repertoire phone_call and
+condemn toward any other actor, so 2 (N - 1) candidates each). A single run (K = 1) for each N:
+seconds per step (the run without loading), peak memory of the run (tracemalloc, a second
+pass), and the growth exponent of seconds per step in N from a least-squares fit on log-log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from stances.model import StanceModel
+from stances.scenario import load_scenario
+
+TYPES = ["phone_call", "visit", "condemn", "humanitarian_aid", "threaten", "meet", "border_clash", "mediate"]
+
+
+def scenario_text(n: int, years: int, seed: int = 1) -> str:
+    rng = np.random.default_rng(seed)
+    ids = [f"A{i:03d}" for i in range(n)]
+    lines = [
+        f"title: generated, {n} actors",
+        f"time: {{start: 2020-01-06, end: {2020 + years}-01-05, step: week}}",
+        "actors:",
+    ]
+    reactive = set(ids[:3])
+    for a in ids:
+        if a in reactive:
+            x, y = rng.choice([b for b in ids if b != a], 2, replace=False)
+            lines += [
+                f"  {a}:",
+                f"    name: actor {a}",
+                "    interests:",
+                f"      {x} -> {a}: {{want: 0.5, side: at_least}}",
+                f"      {y} -> {a}: {{want: 0.5, side: at_least}}",
+                "    policy: {kind: reactive, repertoire: [phone_call, condemn]}",
+            ]
+        else:
+            lines.append(f"  {a}: {{name: actor {a}}}")
+    lines.append("relations:")
+    pairs = set()
+    for i in range(n):
+        for j in rng.choice([k for k in range(n) if k != i], 5, replace=False):
+            pairs.add((i, int(j)))
+    lines += [f"  {ids[i]} -> {ids[j]}: {rng.uniform(-0.6, 0.6):.2f}" for i, j in sorted(pairs)]
+    lines.append("events:")
+    start = np.datetime64("2020-01-06")
+    for week in range(years * 52):
+        kind = TYPES[rng.integers(len(TYPES))]
+        a, b, c = rng.choice(n, 3, replace=False)
+        day = str(start + np.timedelta64(7 * week + int(rng.integers(7)), "D"))
+        if kind == "mediate":
+            who = f"actor: {ids[a]}, parties: [{ids[b]}, {ids[c]}]"
+        elif kind == "meet":
+            who = f"actor: {ids[a]}, parties: [{ids[b]}]"
+        else:
+            who = f"actor: {ids[a]}, target: {ids[b]}"
+        lines.append(f"  - {{id: e{week}, date: {day}, type: {kind}, {who}}}")
+    return "\n".join(lines) + "\n"
+
+
+def measure(n: int, years: int, folder: Path) -> tuple[float, float, int, float]:
+    path = folder / f"scale-{n}.yaml"
+    path.write_text(scenario_text(n, years), encoding="utf-8")
+    scenario = load_scenario(path)
+    model = StanceModel(scenario, collect=False)
+    start = time.perf_counter()
+    model.run()
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
+    again = StanceModel(scenario, collect=False)
+    again.run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    decided = sum(a.origin == "decided" for a in model.applied)
+    return seconds / model.n_steps, peak / 2**20, model.n_steps, decided
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100, 200])
+    parser.add_argument("--years", type=int, default=10)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in args.sizes:
+            per_step, peak, steps, decided = measure(n, args.years, Path(folder))
+            rows.append((n, per_step, peak, steps, decided))
+    print(f"{'actors':>7}{'steps':>7}{'ms/step':>10}{'run s':>8}{'peak MB':>9}{'decisions':>11}")
+    for n, per_step, peak, steps, decided in rows:
+        print(f"{n:>7}{steps:>7}{per_step * 1e3:>10.2f}{per_step * steps:>8.1f}{peak:>9.0f}{decided:>11}")
+    if len(rows) > 1:
+        sizes = np.log([r[0] for r in rows])
+        time_slope = np.polyfit(sizes, np.log([r[1] for r in rows]), 1)[0]
+        memory_slope = np.polyfit(sizes, np.log([r[2] for r in rows]), 1)[0]
+        print(f"growth exponent in N: time per step {time_slope:.2f}, peak memory {memory_slope:.2f}")
+
+
+if __name__ == "__main__":
+    main()
