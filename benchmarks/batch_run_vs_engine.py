@@ -68,10 +68,14 @@ def main() -> None:
                 mismatched += 1
     steps_reported = len({k[1] for k in seen})
 
-    print(f"scenario: {scenario.title}; {args.members} members; {len(result.dates) - 1} weekly steps; Mesa {mesa.__version__}")
+    print(
+        f"scenario: {scenario.title}; {args.members} members; {len(result.dates) - 1} weekly steps; Mesa {mesa.__version__}"
+    )
     print(f"{'':<34}{'seconds':>10}{'members/s':>12}")
     print(f"{'engine (one model, member axis)':<34}{engine:>10.2f}{args.members / engine:>12.0f}")
-    print(f"{'mesa.batch_run (one model each)':<34}{mesa_time:>10.2f}{args.members / mesa_time:>12.0f}")
+    print(
+        f"{'mesa.batch_run (one model each)':<34}{mesa_time:>10.2f}{args.members / mesa_time:>12.0f}"
+    )
     print(f"throughput ratio engine / batch_run: {mesa_time / engine:.1f}x")
     print(
         f"member-by-member check: {checked} scores ({args.members} members x {steps_reported} steps x "

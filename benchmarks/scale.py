@@ -23,7 +23,16 @@ import numpy as np
 from stances.model import StanceModel
 from stances.scenario import load_scenario
 
-TYPES = ["phone_call", "visit", "condemn", "humanitarian_aid", "threaten", "meet", "border_clash", "mediate"]
+TYPES = [
+    "phone_call",
+    "visit",
+    "condemn",
+    "humanitarian_aid",
+    "threaten",
+    "meet",
+    "border_clash",
+    "mediate",
+]
 
 
 def scenario_text(n: int, years: int, seed: int = 1) -> str:
@@ -99,12 +108,16 @@ def main() -> None:
             rows.append((n, per_step, peak, steps, decided))
     print(f"{'actors':>7}{'steps':>7}{'ms/step':>10}{'run s':>8}{'peak MB':>9}{'decisions':>11}")
     for n, per_step, peak, steps, decided in rows:
-        print(f"{n:>7}{steps:>7}{per_step * 1e3:>10.2f}{per_step * steps:>8.1f}{peak:>9.0f}{decided:>11}")
+        print(
+            f"{n:>7}{steps:>7}{per_step * 1e3:>10.2f}{per_step * steps:>8.1f}{peak:>9.0f}{decided:>11}"
+        )
     if len(rows) > 1:
         sizes = np.log([r[0] for r in rows])
         time_slope = np.polyfit(sizes, np.log([r[1] for r in rows]), 1)[0]
         memory_slope = np.polyfit(sizes, np.log([r[2] for r in rows]), 1)[0]
-        print(f"growth exponent in N: time per step {time_slope:.2f}, peak memory {memory_slope:.2f}")
+        print(
+            f"growth exponent in N: time per step {time_slope:.2f}, peak memory {memory_slope:.2f}"
+        )
 
 
 if __name__ == "__main__":

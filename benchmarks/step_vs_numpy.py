@@ -83,7 +83,9 @@ def main() -> None:
     print(f"K = {args.members} members, N = {n} actors, {steps} steps; best of {args.repeat}")
     print(f"{'':<44}{'ms/step':>10}{'x floor':>9}")
     print(f"{'floor: R <- B + (R - B) * f on (K, N, N)':<44}{floor * 1e3:>10.3f}{1:>9.1f}")
-    print(f"{'floor + record into a new history array':<44}{recorded * 1e3:>10.3f}{recorded / floor:>9.1f}")
+    print(
+        f"{'floor + record into a new history array':<44}{recorded * 1e3:>10.3f}{recorded / floor:>9.1f}"
+    )
     print(f"{'engine step (events, decay, record)':<44}{engine * 1e3:>10.3f}{engine / floor:>9.1f}")
     print(f"{'engine step with noise 0.02':<44}{with_noise * 1e3:>10.3f}{with_noise / floor:>9.1f}")
 
