@@ -176,6 +176,22 @@ def mediation_figure() -> None:
     fig.savefig(IMG / "reactive-mediation.png", dpi=110)
 
 
+def issues_figure() -> None:
+    """The issue stances of scenarios/article-issues.yaml, and the sentence the README gives."""
+    result = stances.run(SCENARIOS / "article-issues.yaml")
+    plots.stances_figure(result).savefig(IMG / "article-stances.png", dpi=100)
+    table = result.stance_table()
+    first, last = table[table.step == 0], table[table.step == table.step.max()]
+    for (issue, actor), a, b in zip(
+        first[["issue", "actor"]].itertuples(index=False),
+        first.position,
+        last.position,
+        strict=True,
+    ):
+        print(f"{issue:<16} {actor}: {a:.2f} -> {b:.2f}")
+
+
 if __name__ == "__main__":
     main()
     mediation_figure()
+    issues_figure()

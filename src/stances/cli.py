@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -205,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"stances: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output went to `head` or similar, which stopped reading
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     _parser().print_help()
     return 2
 

@@ -224,3 +224,94 @@ def jitter(R: np.ndarray, sd: np.ndarray, eps: np.ndarray) -> None:
     """
     inner = np.arctanh(np.clip(R, -1 + 1e-12, 1 - 1e-12))
     R[:] = np.tanh(inner + sd[:, None, None] * eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structural balance
+
+
+def balance_drift(R: np.ndarray, rate: float | np.ndarray) -> None:
+    """One step of bounded structural-balance drift, in place (Kułakowski et al. 2005):
+
+        R[i, j] += rate * (1 - R[i, j]**2) * sum_k R[i, k] * R[k, j]
+
+    A friend of a friend pulls toward friendship, an enemy of a friend toward enmity; the
+    factor (1 - R**2) slows the drift near +-1. The diagonal is 0, so k = i and k = j add
+    nothing. rate: one value or one per member (K,); a step that would overshoot is clipped
+    to [-1, 1]. Reference: Kułakowski, K., Gawroński, P. & Gronek, P. (2005). The Heider
+    balance: a continuous approach. Int. J. Mod. Phys. C 16(5), 707-716.
+    """
+    pull = R @ R
+    r = np.asarray(rate, dtype=float)
+    r = r[:, None, None] if r.ndim else r
+    R += r * (1.0 - R**2) * pull
+    np.clip(R, -1.0, 1.0, out=R)
+    n = R.shape[-1]
+    R[..., np.arange(n), np.arange(n)] = 0.0
+
+
+def unbounded_balance(
+    X0: np.ndarray, dt: float, limit: float = 1e6, t_max: float = 1e3
+) -> tuple[float, np.ndarray]:
+    """Integrate the unbounded symmetric form dX/dt = X @ X (Marvel, Kleinberg, Kleinberg &
+    Strogatz 2011) from X0 with fourth-order Runge-Kutta until some |X[i, j]| exceeds `limit`.
+
+    Returns the time reached and X then. For symmetric X0 with largest eigenvalue l > 0 the
+    exact solution X0 (I - t X0)^-1 blows up at t* = 1 / l. Reference: Marvel, S. A.,
+    Kleinberg, J., Kleinberg, R. D. & Strogatz, S. H. (2011). Continuous-time model of
+    structural balance. PNAS 108(5), 1771-1776.
+    """
+    X, t = np.array(X0, dtype=float), 0.0
+    while np.abs(X).max() < limit and t < t_max:
+        h = dt / max(1.0, float(np.abs(X).max()))  # smaller steps as it speeds up
+        k1 = X @ X
+        k2 = (X + h / 2 * k1) @ (X + h / 2 * k1)
+        k3 = (X + h / 2 * k2) @ (X + h / 2 * k2)
+        k4 = (X + h * k3) @ (X + h * k3)
+        X = X + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        t += h
+    return t, X
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue stances (Friedkin-Johnsen)
+
+
+def influence_weights(R: np.ndarray, capability: np.ndarray, takes_part: np.ndarray) -> np.ndarray:
+    """W: row-normalised positive ties times capability, shape (K, N, N).
+
+    W[k, i, j] is proportional to max(R[k, i, j], 0) * capability[j] over the actors j that
+    take part in the issue, with each actor regarding itself at +1 (R[i, i] taken as 1), so a
+    weak tie moves an actor little. An actor with no weight at all (capability 0, no positive
+    tie) listens only to itself. capability: (N,) >= 0; takes_part: bool (N,).
+    """
+    n = R.shape[-1]
+    ties = np.clip(R, 0.0, None)
+    ties[:, np.arange(n), np.arange(n)] = 1.0
+    weights = ties * (capability * takes_part)[None, None, :]
+    total = weights.sum(axis=2, keepdims=True)
+    W = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    alone = total[..., 0] <= 0
+    W[:, np.arange(n), np.arange(n)] += alone
+    return W
+
+
+def friedkin_johnsen_step(
+    x: np.ndarray, anchor: np.ndarray, W: np.ndarray, susceptibility: np.ndarray
+) -> np.ndarray:
+    """x(t+1) = L W x(t) + (I - L) x(0), L = diag(susceptibility); for K members at once.
+
+    x, anchor (x(0)): (K, N) positions in [0, 1]; W: (K, N, N) row-stochastic; susceptibility:
+    (N,) in [0, 1]. A convex combination of positions, so positions stay in [0, 1]. Reference:
+    Friedkin, N. E. & Johnsen, E. C. (1990). Social influence and opinions. J. Math. Sociology
+    15(3-4), 193-206.
+    """
+    heard = np.einsum("kij,kj->ki", W, x)
+    return susceptibility * heard + (1.0 - susceptibility) * anchor
+
+
+def friedkin_johnsen_limit(x0: np.ndarray, W: np.ndarray, susceptibility: np.ndarray) -> np.ndarray:
+    """The fixed point (I - L W)^-1 (I - L) x(0) for one member: x0 (N,), W (N, N)."""
+    lam = np.diag(susceptibility)
+    n = len(x0)
+    return np.linalg.solve(np.eye(n) - lam @ W, (np.eye(n) - lam) @ x0)

@@ -106,11 +106,22 @@ class StanceModel(mesa.Model):
             lengths[:, None], values["memory_half_life"][None, :]
         )
         self.noise = values["noise"]
+        self.balance_rate = values["balance_rate"]
+        self.homophily = values["homophily"]
+        issues = list(spec.issues.values())
+        self.issue_names = [issue.name for issue in issues]
+        start = np.array([issue.position for issue in issues]).reshape(
+            len(issues), len(spec.actor_ids)
+        )
+        self.X = np.repeat(start[None], members, axis=0)  # positions (K, I, N) in [0, 1]
+        self.X0 = self.X.copy()  # each actor's own anchor, x(0), moved only by its own shifts
         self.R = self.draws.initial.copy()
         self.B = self.draws.baseline
         n = len(spec.actor_ids)
         self.history = np.empty((self.n_steps + 1, members, n, n))
         self.history[0] = self.R
+        self.positions = np.empty((self.n_steps + 1, *self.X.shape))
+        self.positions[0] = self.X
         self.step_index = 0
         self.turn = 0
         self.applied: list[Applied] = []
@@ -217,6 +228,7 @@ class StanceModel(mesa.Model):
         )
         act.strength[~mask] = 0.0
         changes = dynamics.apply_act(self.R, act, self.coefficients)
+        self._shift_positions(event, mask)
         self.applied.append(
             Applied(
                 self.step_index + 1,
@@ -261,6 +273,42 @@ class StanceModel(mesa.Model):
         dynamics.jitter(part, self.noise[noisy], eps)
         self.R[noisy] = part
 
+    def _update_positions(self) -> None:
+        """One Friedkin-Johnsen step per issue, with weights from this step's scores."""
+        for i, issue in enumerate(self.spec.issues.values()):
+            W = dynamics.influence_weights(self.R, issue.capability, issue.takes_part)
+            moved = dynamics.friedkin_johnsen_step(
+                self.X[:, i], self.X0[:, i], W, issue.susceptibility
+            )
+            self.X[:, i] = np.where(issue.takes_part, moved, self.X[:, i])
+
+    def _homophily(self) -> None:
+        """Scores move toward friendship where positions agree, toward enmity where they
+        differ: a saturating move of rate homophily * (1 - 2 * mean gap over shared issues)."""
+        if not self.spec.issues or not (self.homophily > 0).any():
+            return
+        parts = np.array([issue.takes_part for issue in self.spec.issues.values()])  # (I, N)
+        both = parts[:, :, None] & parts[:, None, :]  # (I, N, N)
+        gaps = np.abs(self.X[:, :, :, None] - self.X[:, :, None, :]) * both  # (K, I, N, N)
+        shared = both.sum(axis=0)
+        agreement = 1.0 - 2.0 * np.divide(
+            gaps.sum(axis=1),
+            shared,
+            out=np.full(gaps.shape[:1] + shared.shape, 0.5),
+            where=shared > 0,
+        )
+        rate = self.homophily[:, None, None] * np.where(shared > 0, agreement, 0.0)
+        n = self.R.shape[1]
+        rate[:, np.arange(n), np.arange(n)] = 0.0
+        self.R[:] = dynamics.saturating_move(self.R, rate)
+
+    def _shift_positions(self, event: Event, mask: np.ndarray) -> None:
+        """An event's direct moves of positions (its actor's own anchor moves with them)."""
+        for issue, actor, by in event.stance_shifts:
+            i, a = self.issue_names.index(issue), self.spec.index(actor)
+            for state in (self.X, self.X0):
+                state[mask, i, a] = np.clip(state[mask, i, a] + by, 0.0, 1.0)
+
     def step(self) -> None:
         """Advance one step: scripted events, decisions, decay, noise, record."""
         if self.step_index >= self.n_steps:
@@ -271,8 +319,13 @@ class StanceModel(mesa.Model):
         self.turn = 0
         self.agents.shuffle_do("step")
         dynamics.decay(self.R, self.B, self.decay_factors[k - 1])
+        if (self.balance_rate > 0).any():
+            dynamics.balance_drift(self.R, self.balance_rate)
+        self._homophily()
         self._add_noise()
+        self._update_positions()
         self.history[k] = self.R
+        self.positions[k] = self.X
         self.step_index = k
         if self._collect:
             self.datacollector.collect(self)

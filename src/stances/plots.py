@@ -505,3 +505,46 @@ def sweep_figure(points: list, dyad: tuple[str, str]) -> Figure:
         fontsize=10,
     )
     return fig
+
+
+ACTOR_COLOURS = [
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+]
+
+
+def stances_figure(result: Result) -> Figure:
+    """Each issue: every taking-part actor's position over time (0 to 1), with bands for an
+    ensemble, and the events that shifted a position marked."""
+    issues = list(result.issues.items())
+    fig = Figure(figsize=(11, 3.0 * len(issues) + 1.0), layout="constrained")
+    axes = fig.subplots(len(issues), 1, squeeze=False, sharex=True)[:, 0]
+    x = list(result.dates)
+    bands = result.members > 1
+    for ax, (name, info) in zip(axes, issues, strict=True):
+        for actor in info["actors"]:
+            colour = ACTOR_COLOURS[result.actor_ids.index(actor) % len(ACTOR_COLOURS)]
+            label = f"{result.actors.get(actor, actor)}"
+            _line_with_band(ax, x, result.position_band(name, actor), colour, label, "-", bands)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(axis="y", alpha=0.25)
+        ax.set_ylabel("position (0 … 1)", fontsize=8)
+        ax.set_title(f"{name}: {info['description']}", fontsize=9, loc="left")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        ax.tick_params(labelsize=7)
+    axes[-1].xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(axes[-1].xaxis.get_major_locator())
+    )
+    what = f"median and 50 % / 90 % bands of {result.members} members" if bands else "one run"
+    fig.suptitle(
+        f"{result.title}\nPositions on the issues: each actor moves toward those it regards well, "
+        f"anchored to where it started (Friedkin–Johnsen; {what})",
+        fontsize=10,
+    )
+    return fig

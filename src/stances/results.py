@@ -26,6 +26,7 @@ RELATIONS_CSV = "relations.csv"
 MEMBERS_PARQUET = "members.parquet"
 QUANTILES_CSV = "quantiles.csv"
 DRAWS_CSV = "draws.csv"
+STANCES_CSV = "stances.csv"
 EVENTS_CSV = "events.csv"
 MANIFEST = "manifest.json"
 
@@ -78,6 +79,8 @@ class Result:
     dates: the date of each step boundary (the state at the start of that day).
     events: one row per score an applied event changed (the member mean when K > 1).
     draws: member, value_of, value: what each member drew for the scenario's uncertain values.
+    positions: issue positions (steps + 1, K, I, N) in [0, 1], issues in the order of `issues`
+        (name -> description and the actors taking part); None when read back from quantiles.
     """
 
     title: str
@@ -88,6 +91,9 @@ class Result:
     manifest: dict[str, Any] = field(default_factory=dict)
     draws: pd.DataFrame | None = None
     stored_quantiles: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    issues: dict[str, dict] = field(default_factory=dict)
+    stored_position_quantiles: np.ndarray | None = None
 
     @classmethod
     def from_model(cls, model: StanceModel) -> Result:
@@ -99,7 +105,8 @@ class Result:
         cls, spec: Scenario, seed: int, dates: list[date], chunks: list[Chunk]
     ) -> Result:
         """Join the batches of members of one run (any batching gives the same Result)."""
-        history, records, draws = merge_chunks(chunks)
+        joined = merge_chunks(chunks)
+        history, records, draws = joined.history, joined.records, joined.draws
         steps = history.shape[0] - 1
         manifest = {
             "title": spec.title,
@@ -116,6 +123,13 @@ class Result:
             "end": spec.time.end.isoformat(),
             "versions": package_versions(),
             "resolved_scenario": spec.resolved,
+            "issues": {
+                name: {
+                    "description": i.description,
+                    "actors": [a for a, t in zip(spec.actor_ids, i.takes_part, strict=True) if t],
+                }
+                for name, i in spec.issues.items()
+            },
         }
         first = manifest["first_member"]
         draws_table = pd.DataFrame(
@@ -134,6 +148,14 @@ class Result:
             events=events_table(records, spec.actor_ids),
             manifest=manifest,
             draws=draws_table,
+            positions=joined.positions,
+            issues={
+                name: {
+                    "description": i.description,
+                    "actors": [a for a, t in zip(spec.actor_ids, i.takes_part, strict=True) if t],
+                }
+                for name, i in spec.issues.items()
+            },
         )
 
     @property
@@ -160,6 +182,34 @@ class Result:
         if self.history is None:
             return self.stored_quantiles
         return np.percentile(self.history, QUANTILES, axis=1)
+
+    @cached_property
+    def position_quantiles(self) -> np.ndarray:
+        """Issue positions at the QUANTILES over members, shape (5, steps + 1, I, N)."""
+        if self.positions is None:
+            return self.stored_position_quantiles
+        return np.percentile(self.positions, QUANTILES, axis=1)
+
+    def position_band(self, issue: str, actor: str) -> np.ndarray:
+        """One actor's position on one issue over time, quantiles (5, steps + 1)."""
+        return self.position_quantiles[
+            :, :, list(self.issues).index(issue), self.actor_ids.index(actor)
+        ]
+
+    def stance_table(self) -> pd.DataFrame:
+        """Tidy positions: step, date, issue, actor, then the position (one member) or its
+        quantiles q05 .. q95 (an ensemble); only actors taking part in each issue."""
+        q = self.position_quantiles
+        single = self.members == 1
+        rows = []
+        for i, (name, info) in enumerate(self.issues.items()):
+            for actor in info["actors"]:
+                a = self.actor_ids.index(actor)
+                for t, day in enumerate(self.dates):
+                    values = [q[2, t, i, a]] if single else list(q[:, t, i, a])
+                    rows.append([t, day.isoformat(), name, actor, *values])
+        columns = ["position"] if single else [f"q{p:02d}" for p in QUANTILES]
+        return pd.DataFrame(rows, columns=["step", "date", "issue", "actor", *columns])
 
     def band(self, actor: str, toward: str) -> np.ndarray:
         """One dyad's quantiles over time, shape (5, steps + 1); row 2 is the median."""
@@ -271,6 +321,8 @@ class Result:
                     scratch / QUANTILES_CSV, index=False, float_format="%.6f"
                 )
             self.events.to_csv(scratch / EVENTS_CSV, index=False, float_format="%.6f")
+            if self.issues:
+                self.stance_table().to_csv(scratch / STANCES_CSV, index=False, float_format="%.6f")
             if self.draws is not None and not self.draws.empty:
                 self.draws.to_csv(scratch / DRAWS_CSV, index=False, float_format="%.6f")
             write_manifest(scratch, self.manifest)
@@ -279,6 +331,8 @@ class Result:
 
                 plotting.relations_figure(self).savefig(scratch / "relations.png", dpi=150)
                 plotting.matrix_figure(self).savefig(scratch / "matrix.png", dpi=150)
+                if self.issues:
+                    plotting.stances_figure(self).savefig(scratch / "stances.png", dpi=150)
 
         return write_new_directory(Path(directory), write)
 
@@ -313,6 +367,8 @@ class Result:
         dates = [
             date.fromisoformat(d) for d in table.drop_duplicates("step").sort_values("step")["date"]
         ]
+        issues = manifest.get("issues", {})
+        positions, stored_positions = _read_stances(directory, issues, ids, len(dates))
         return cls(
             manifest.get("title", directory.name),
             {a: names.get(a, a) for a in ids},
@@ -322,7 +378,28 @@ class Result:
             manifest,
             draws,
             stored,
+            positions,
+            issues,
+            stored_positions,
         )
+
+
+def _read_stances(directory: Path, issues: dict, ids: list[str], steps: int):
+    """Positions (steps, 1, I, N) of a single run, or their quantiles (5, steps, I, N)."""
+    if not issues or not (directory / STANCES_CSV).is_file():
+        return None, None
+    table = pd.read_csv(directory / STANCES_CSV)
+    i = table["issue"].map({name: n for n, name in enumerate(issues)}).to_numpy()
+    a = table["actor"].map({actor: n for n, actor in enumerate(ids)}).to_numpy()
+    t = table["step"].to_numpy()
+    if "position" in table:
+        positions = np.zeros((steps, 1, len(issues), len(ids)))
+        positions[t, 0, i, a] = table["position"].to_numpy()
+        return positions, None
+    stored = np.zeros((len(QUANTILES), steps, len(issues), len(ids)))
+    for q, p in enumerate(QUANTILES):
+        stored[q, t, i, a] = table[f"q{p:02d}"].to_numpy()
+    return None, stored
 
 
 def _has_pyarrow() -> bool:
@@ -370,6 +447,7 @@ class Chunk:
     history: np.ndarray
     records: list[Record]
     draws: dict[str, np.ndarray]
+    positions: np.ndarray  # (T+1, k, I, N) issue positions
 
 
 def chunk_of(model: StanceModel) -> Chunk:
@@ -393,11 +471,18 @@ def chunk_of(model: StanceModel) -> Chunk:
         for a in model.applied
     ]
     steps = model.step_index
-    return Chunk(model.first_member, model.history[: steps + 1].copy(), records, model.draws.values)
+    return Chunk(
+        model.first_member,
+        model.history[: steps + 1].copy(),
+        records,
+        model.draws.values,
+        model.positions[: steps + 1].copy(),
+    )
 
 
-def merge_chunks(chunks: list[Chunk]) -> tuple[np.ndarray, list[Record], dict[str, np.ndarray]]:
-    """History (T+1, K, N, N), records over all K members, and draws, from batches of members.
+def merge_chunks(chunks: list[Chunk]) -> Chunk:
+    """One Chunk of all K members (history (T+1, K, N, N), records, draws, positions) from
+    batches of members.
 
     Records are matched by (step, order, id, origin) and kept in that order, which is the same
     whatever the batching; a record absent from a batch did not happen in its members.
@@ -405,7 +490,9 @@ def merge_chunks(chunks: list[Chunk]) -> tuple[np.ndarray, list[Record], dict[st
     chunks = sorted(chunks, key=lambda c: c.first)
     if len(chunks) == 1:
         c = chunks[0]
-        return c.history, sorted(c.records, key=lambda r: r.key), c.draws
+        return Chunk(
+            c.first, c.history, sorted(c.records, key=lambda r: r.key), c.draws, c.positions
+        )
     history = np.concatenate([c.history for c in chunks], axis=1)
     sizes = [c.history.shape[1] for c in chunks]
     offsets = np.cumsum([0, *sizes])
@@ -437,7 +524,8 @@ def merge_chunks(chunks: list[Chunk]) -> tuple[np.ndarray, list[Record], dict[st
             if r.utility is not None and out.utility is not None:
                 out.utility[span] = r.utility
     draws = {label: np.concatenate([c.draws[label] for c in chunks]) for label in chunks[0].draws}
-    return history, [merged[k] for k in sorted(merged)], draws
+    positions = np.concatenate([c.positions for c in chunks], axis=1)
+    return Chunk(chunks[0].first, history, [merged[k] for k in sorted(merged)], draws, positions)
 
 
 def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:

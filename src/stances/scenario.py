@@ -753,6 +753,16 @@ class Parameters(_Strict):
     kappa_credit: UncertainShare = Field(
         0.3, description="Share by which the parties to a mediation credit the mediator."
     )
+    balance_rate: UncertainShare = Field(
+        0.0,
+        description="Structural-balance drift per step: R += rate * (1 - R^2) * sum_k R[i,k] R[k,j] "
+        "(Kułakowski et al. 2005); 0 = off.",
+    )
+    homophily: UncertainShare = Field(
+        0.0,
+        description="Per step, scores move toward friendship between actors whose issue positions "
+        "agree and toward enmity where they differ (rate homophily * (1 - 2 * mean gap)); 0 = off.",
+    )
     noise: UncertainNoise = Field(
         0.0,
         description="Each step every score moves at random: R <- tanh(artanh(R) + noise * e), "
@@ -769,6 +779,19 @@ class EventTypeSpec(_Strict):
     description: Text = ""
 
 
+class StanceShiftSpec(_Strict):
+    """An event's direct effect on a position: `actor` (default: the event's actor) moves by
+    `by` on `issue` (positions stay in [0, 1])."""
+
+    issue: Text
+    actor: Text | None = None
+    by: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)]
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
 class EventSpec(_Strict):
     """One dated event as written in a file."""
 
@@ -781,8 +804,26 @@ class EventSpec(_Strict):
     target: Text | None = None
     parties: list[Text] | None = None
     intensity: UncertainIntensity = 1.0
+    stance_shift: Annotated[list[StanceShiftSpec], BeforeValidator(_one_or_many)] | None = None
     cite: Text | None = None
     note: Text | None = None
+
+
+class PositionSpec(_Strict):
+    """One actor on one issue: its position `at` in [0, 1], how open it is to influence
+    (`susceptibility` in [0, 1]), how much it weighs with others (`capability` >= 0), and why."""
+
+    at: Share
+    susceptibility: Share = 0.5
+    capability: NonNegative = 1.0
+    why: Text | None = None
+
+
+class IssueSpec(_Strict):
+    """An issue: what 0 and 1 mean, and the position of each actor taking part."""
+
+    description: Text
+    positions: dict[str, PositionSpec]
 
 
 # section -> (type of the whole section or of each entry, required, validated entry by entry)
@@ -796,6 +837,7 @@ SECTIONS: dict[str, tuple[Any, bool, bool]] = {
     "baseline": (UncertainScore, False, True),
     "parameters": (Parameters, False, False),
     "event_types": (EventTypeSpec, False, True),
+    "issues": (IssueSpec, False, True),
     "events": (EventSpec, False, False),
 }
 
@@ -926,6 +968,7 @@ class Event:
     cite: str | None
     note: str | None
     source: Position
+    stance_shifts: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def others(self) -> tuple[str, ...]:
@@ -946,6 +989,23 @@ class Event:
             return " + ".join((self.actor, *self.parties))
         arrow = " <-> " if self.type.form is Form.SYMMETRIC else " -> "
         return f"{self.actor}{arrow}{self.target}"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An issue actors hold positions on, in [0, 1]; arrays are indexed like the actors.
+
+    takes_part: bool (N,); position: (N,) (0 where not taking part); susceptibility: (N,) in
+    [0, 1], how far an actor moves toward those it regards well (0: never); capability: (N,)
+    >= 0, how much its position weighs with others.
+    """
+
+    name: str
+    description: str
+    takes_part: np.ndarray
+    position: np.ndarray
+    susceptibility: np.ndarray
+    capability: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -999,6 +1059,7 @@ class Scenario:
     policies: dict[str, PolicySpec] = field(default_factory=dict)
     uncertain: tuple[Uncertain, ...] = ()
     baseline_set: np.ndarray | None = None
+    issues: dict[str, Issue] = field(default_factory=dict)
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
@@ -1108,7 +1169,8 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
     interests = {a: _interests(doc, a, spec, ids, problems) for a, spec in actors.items()}
     for a, spec in actors.items():
         _check_policy(doc, a, spec.policy, custom, problems)
-    events = _events(doc, data.get("events", []), ids, custom, time, problems, uncertain)
+    issues = _issues(doc, parts.get("issues") or {}, ids, problems)
+    events = _events(doc, data.get("events", []), ids, custom, time, problems, uncertain, issues)
     if problems:
         raise ScenarioError(problems)
     return Scenario(
@@ -1129,6 +1191,7 @@ def build_scenario(doc: Doc, path: Path) -> Scenario:
         resolved=data,
         uncertain=tuple(uncertain),
         baseline_set=baseline_set,
+        issues=issues,
     )
 
 
@@ -1328,6 +1391,7 @@ def _events(
     time: TimeSpec | None,
     problems: list[Problem],
     uncertain: list[Uncertain],
+    issues: dict[str, Issue],
 ) -> list[Event]:
     if not isinstance(raw, list):
         problems.append(_problem(doc, ("events",), "expected a list of events"))
@@ -1358,6 +1422,7 @@ def _events(
         first_seen.setdefault(spec.id, doc.position((*path, "id")))
         kind = _event_type(doc, path, spec, custom, problems)
         _check_people(doc, path, spec, kind, ids, problems)
+        shifts = _stance_shifts(doc, path, spec, kind, ids, issues, problems)
         first, last = _date_range(spec.date)
         if time is not None and not time.start <= first <= last <= time.end:
             shown = first if first == last else f"{first} to {last}"
@@ -1390,9 +1455,88 @@ def _events(
                 cite=spec.cite,
                 note=spec.note,
                 source=doc.position(path),
+                stance_shifts=shifts,
             )
         )
     return events
+
+
+def _issues(
+    doc: Doc, specs: dict[str, IssueSpec], ids: list[str], problems: list[Problem]
+) -> dict[str, Issue]:
+    out = {}
+    n = len(ids)
+    for name, spec in specs.items():
+        takes_part, position = np.zeros(n, dtype=bool), np.zeros(n)
+        susceptibility, capability = np.zeros(n), np.ones(n)
+        for actor, p in spec.positions.items():
+            if actor not in ids:
+                problems.append(
+                    _problem(
+                        doc,
+                        ("issues", name, "positions", actor),
+                        f"unknown actor '{actor}'" + suggest(actor, ids),
+                        key=True,
+                    )
+                )
+                continue
+            i = ids.index(actor)
+            takes_part[i], position[i] = True, p.at
+            susceptibility[i], capability[i] = p.susceptibility, p.capability
+        out[name] = Issue(name, spec.description, takes_part, position, susceptibility, capability)
+    return out
+
+
+RECOGNITION_ISSUE = "recognition"
+
+
+def _stance_shifts(
+    doc: Doc,
+    path: KeyPath,
+    spec: EventSpec,
+    kind: EventType | None,
+    ids: list[str],
+    issues: dict[str, Issue],
+    problems: list[Problem],
+) -> tuple[tuple[str, str, float], ...]:
+    """(issue, actor, by) for each stance_shift; granting recognition moves the granter to 1
+    on an issue named 'recognition', unless the event says otherwise."""
+    if spec.stance_shift is None:
+        if kind is not None and kind.name == "grant_recognition" and RECOGNITION_ISSUE in issues:
+            takes_part = (
+                spec.actor in ids and issues[RECOGNITION_ISSUE].takes_part[ids.index(spec.actor)]
+            )
+            return ((RECOGNITION_ISSUE, spec.actor, 1.0),) if takes_part else ()
+        return ()
+    out = []
+    for k, shift in enumerate(spec.stance_shift):
+        where = (
+            (*path, "stance_shift", k) if len(spec.stance_shift) > 1 else (*path, "stance_shift")
+        )
+        actor = shift.actor or spec.actor
+        if shift.issue not in issues:
+            problems.append(
+                _problem(
+                    doc,
+                    (*where, "issue"),
+                    f"unknown issue '{shift.issue}'" + suggest(shift.issue, issues),
+                )
+            )
+        elif actor not in ids:
+            problems.append(
+                _problem(doc, (*where, "actor"), f"unknown actor '{actor}'" + suggest(actor, ids))
+            )
+        elif not issues[shift.issue].takes_part[ids.index(actor)]:
+            problems.append(
+                _problem(
+                    doc,
+                    where,
+                    f"{actor} has no position on '{shift.issue}'; give it one under issues:",
+                )
+            )
+        else:
+            out.append((shift.issue, actor, shift.by))
+    return tuple(out)
 
 
 def _event_type(

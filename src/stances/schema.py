@@ -15,11 +15,14 @@ from stances.scenario import (
     ActorSpec,
     EventSpec,
     EventTypeSpec,
-    IsoDate,
+    IssueSpec,
     Parameters,
     Score,
+    StanceShiftSpec,
     Text,
     TimeSpec,
+    UncertainDate,
+    UncertainIntensity,
     _Strict,
 )
 
@@ -28,14 +31,15 @@ class EventPatch(_Strict):
     """`replace:` entries: the id of an inherited event and the fields to change."""
 
     id: Text
-    date: IsoDate | None = None
+    date: UncertainDate = None
     type: Text | None = None
     cameo: Text | None = None
     form: Text | None = None
     actor: Text | None = None
     target: Text | None = None
     parties: list[Text] | None = None
-    intensity: float | None = None
+    intensity: UncertainIntensity = None
+    stance_shift: StanceShiftSpec | list[StanceShiftSpec] | None = None
     cite: Text | None = None
     note: Text | None = None
 
@@ -61,6 +65,9 @@ class ScenarioFile(_Strict):
     )
     parameters: Parameters | None = None
     event_types: dict[str, EventTypeSpec] = Field(default_factory=dict)
+    issues: dict[str, IssueSpec] = Field(
+        default_factory=dict, description="Issues actors hold positions on, in [0, 1]."
+    )
     events: list[EventSpec] = Field(default_factory=list)
     remove: list[Text] = Field(default_factory=list, description="Ids of inherited events to drop.")
     add: list[EventSpec] = Field(
