@@ -5,17 +5,22 @@
 Each scenario has N actors, five random initial relations per actor, one random event per week
 (a type drawn from a mix of cooperative and conflictual ones, between two random actors), and
 three reactive actors that decide every week (two interests each; repertoire phone_call and
-condemn toward any other actor, so 2 (N - 1) candidates each). A single run (K = 1) for each N:
-seconds per step (the run without loading), peak memory of the run (tracemalloc, a second
-pass), and the growth exponent of seconds per step in N from a least-squares fit on log-log.
+condemn toward any other actor, so 2 (N - 1) candidates each). A single run (K = 1) for each N, each
+in a fresh process: seconds per step (the run, without loading the file), the memory the run
+added at its peak (peak resident set size minus the size before the run), and the growth
+exponents in N from least-squares fits on log-log.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -79,44 +84,63 @@ def scenario_text(n: int, years: int, seed: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(n: int, years: int, folder: Path) -> tuple[float, float, int, float]:
-    path = folder / f"scale-{n}.yaml"
-    path.write_text(scenario_text(n, years), encoding="utf-8")
-    scenario = load_scenario(path)
-    model = StanceModel(scenario, collect=False)
+def current_rss() -> int:
+    """Resident set size now, in bytes (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_one(n: int, years: int) -> dict:
+    """Run one size in this process; the numbers as a dict."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"scale-{n}.yaml"
+        path.write_text(scenario_text(n, years), encoding="utf-8")
+        scenario = load_scenario(path)
+    before = current_rss()
     start = time.perf_counter()
+    model = StanceModel(scenario, collect=False)
     model.run()
     seconds = time.perf_counter() - start
-    tracemalloc.start()
-    again = StanceModel(scenario, collect=False)
-    again.run()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
     decided = sum(a.origin == "decided" for a in model.applied)
-    return seconds / model.n_steps, peak / 2**20, model.n_steps, decided
+    return {
+        "n": n,
+        "steps": model.n_steps,
+        "per_step": seconds / model.n_steps,
+        "seconds": seconds,
+        "added_mb": (peak - before) / 2**20,
+        "decided": decided,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[25, 50, 100, 200])
     parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size, print JSON
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(args.one, args.years)))
+        return
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        for n in args.sizes:
-            per_step, peak, steps, decided = measure(n, args.years, Path(folder))
-            rows.append((n, per_step, peak, steps, decided))
-    print(f"{'actors':>7}{'steps':>7}{'ms/step':>10}{'run s':>8}{'peak MB':>9}{'decisions':>11}")
-    for n, per_step, peak, steps, decided in rows:
+    for n in args.sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--years", str(args.years)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        rows.append(json.loads(out.stdout))
+    print(f"{'actors':>7}{'steps':>7}{'ms/step':>10}{'run s':>8}{'added MB':>10}{'decisions':>11}")
+    for r in rows:
         print(
-            f"{n:>7}{steps:>7}{per_step * 1e3:>10.2f}{per_step * steps:>8.1f}{peak:>9.0f}{decided:>11}"
+            f"{r['n']:>7}{r['steps']:>7}{r['per_step'] * 1e3:>10.2f}{r['seconds']:>8.1f}{r['added_mb']:>10.0f}{r['decided']:>11}"
         )
     if len(rows) > 1:
-        sizes = np.log([r[0] for r in rows])
-        time_slope = np.polyfit(sizes, np.log([r[1] for r in rows]), 1)[0]
-        memory_slope = np.polyfit(sizes, np.log([r[2] for r in rows]), 1)[0]
+        sizes = np.log([r["n"] for r in rows])
+        time_slope = np.polyfit(sizes, np.log([r["per_step"] for r in rows]), 1)[0]
+        memory_slope = np.polyfit(sizes, np.log([max(r["added_mb"], 1e-3) for r in rows]), 1)[0]
         print(
-            f"growth exponent in N: time per step {time_slope:.2f}, peak memory {memory_slope:.2f}"
+            f"growth exponent in N: time per step {time_slope:.2f}, memory added {memory_slope:.2f}"
         )
 
 

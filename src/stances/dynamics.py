@@ -14,6 +14,7 @@ than once by the same event (an observer of a meeting of three) takes its moves 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,74 +100,104 @@ def _observers(n: int, participants: tuple[int, ...]) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _directed_moves(R: np.ndarray, a: int, b: int, s: np.ndarray, c: Coefficients, obs):
+_Pick = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _everything(rows: np.ndarray, col: int) -> np.ndarray:
+    return rows
+
+
+def _directed_moves(
+    R: np.ndarray, a: int, b: int, s: np.ndarray, c: Coefficients, obs, pick: _Pick
+):
     """Actor a acts on target b with strength s: the target, the actor and the observers move."""
     one = np.ones(1, dtype=np.intp)
+    watching = pick(obs, a)
     return [
-        (one * b, a, (c.kappa_target * s)[:, None]),
-        (one * a, b, (c.kappa_actor * s)[:, None]),
+        (pick(one * b, a), a, (c.kappa_target * s)[:, None]),
+        (pick(one * a, b), b, (c.kappa_actor * s)[:, None]),
         # helping my friend raises my view of you; attacking my friend lowers it
-        (obs, a, (c.kappa_observer * s)[:, None] * R[:, obs, b]),
+        (watching, a, (c.kappa_observer * s)[:, None] * R[:, watching, b]),
     ]
 
 
-def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, obs):
+def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, obs, pick: _Pick):
     """A joint act of parties p and q: both directions move, observers judge each by the other."""
     one = np.ones(1, dtype=np.intp)
+    of_p, of_q = pick(obs, p), pick(obs, q)
     return [
-        (one * p, q, (c.kappa_parties * s)[:, None]),
-        (one * q, p, (c.kappa_parties * s)[:, None]),
-        (obs, p, (c.kappa_observer * s)[:, None] * R[:, obs, q]),
-        (obs, q, (c.kappa_observer * s)[:, None] * R[:, obs, p]),
+        (pick(one * p, q), q, (c.kappa_parties * s)[:, None]),
+        (pick(one * q, p), p, (c.kappa_parties * s)[:, None]),
+        (of_p, p, (c.kappa_observer * s)[:, None] * R[:, of_p, q]),
+        (of_q, q, (c.kappa_observer * s)[:, None] * R[:, of_q, p]),
     ]
 
 
-def moves_for(R: np.ndarray, act: Act, c: Coefficients) -> list[_Move]:
-    """Every saturating move the act causes, all rates computed from the state R."""
+def moves_for(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everything) -> list[_Move]:
+    """Every saturating move the act causes, all rates computed from the state R.
+
+    pick(rows, col) keeps the rows of column col worth working out (default: all); a rate is
+    worked out only for the cells kept. A move's rate has one column per row kept, except the
+    single-cell moves of target, actor and parties, whose rate has one column (it broadcasts).
+    """
     s = np.asarray(act.strength, dtype=float)
     obs = _observers(R.shape[1], act.participants)
     a = act.actor
     if act.form is Form.DIRECTED:
-        return _directed_moves(R, a, act.others[0], s, c, obs)
+        return _directed_moves(R, a, act.others[0], s, c, obs, pick)
     if act.form is Form.SYMMETRIC:
         b = act.others[0]
-        return _directed_moves(R, a, b, s, c, obs) + _directed_moves(R, b, a, s, c, obs)
+        return _directed_moves(R, a, b, s, c, obs, pick) + _directed_moves(R, b, a, s, c, obs, pick)
     if act.form is Form.MEETING:
         people = act.participants
         return [
             move
             for i, p in enumerate(people)
             for q in people[i + 1 :]
-            for move in _pair_moves(R, p, q, s, c, obs)
+            for move in _pair_moves(R, p, q, s, c, obs, pick)
         ]
     if act.form is Form.MEDIATION:
         p, q = act.others
         one = np.ones(1, dtype=np.intp)
         credit = (c.kappa_credit * s)[:, None]
-        return [*_pair_moves(R, p, q, s, c, obs), (one * p, a, credit), (one * q, a, credit)]
+        return [
+            *_pair_moves(R, p, q, s, c, obs, pick),
+            (pick(one * p, a), a, credit),
+            (pick(one * q, a), a, credit),
+        ]
     raise ValueError(f"unknown form {act.form!r}")
 
 
-def changes_of(R: np.ndarray, act: Act, c: Coefficients, only: np.ndarray | None = None) -> Changes:
+def picker(only: np.ndarray, n: int) -> _Pick:
+    """pick(rows, col) keeping the rows whose cell (row, col) is among `only` (flat ids)."""
+    wanted: dict[int, np.ndarray] = {}
+    for cell in np.unique(only).tolist():
+        wanted.setdefault(cell % n, []).append(cell // n)
+    wanted = {col: np.array(rows, dtype=np.intp) for col, rows in wanted.items()}
+    none = np.empty(0, dtype=np.intp)
+
+    def pick(rows: np.ndarray, col: int) -> np.ndarray:
+        keep = wanted.get(col)
+        return none if keep is None else rows[np.isin(rows, keep)]
+
+    return pick
+
+
+def changes_of(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everything) -> Changes:
     """What applying the act to R would change, without changing R.
 
-    only: flat cell ids (i * N + j); if given, only those cells are worked out (exactly as in
-    the full computation: every rate comes from R, and a cell's moves are applied in turn), so
-    a prediction that looks at a few scores costs little. Cost grows with the number of cells
+    pick: from ``picker(cells, N)``, to work out only those cells (exactly as in the full
+    computation: every rate comes from R, and a cell's moves are applied in turn), so a
+    prediction that looks at a few scores costs little. Cost grows with the number of cells
     touched (about 2N for a directed event), not with N².
     """
-    moves = moves_for(R, act, c)
     n = R.shape[1]
+    moves = moves_for(R, act, c, pick)
     ids, rates = [], []
     for rows, col, rate in moves:
-        cell_ids = rows * n + col
-        if only is not None:
-            keep = np.isin(cell_ids, only)
-            if not keep.any():
-                continue
-            cell_ids, rate = cell_ids[keep], rate[:, keep]
-        ids.append(cell_ids)
-        rates.append(rate)
+        if len(rows):
+            ids.append(rows * n + col)
+            rates.append(rate)
     if not ids:
         empty = np.empty((R.shape[0], 0))
         return Changes(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), empty, empty)

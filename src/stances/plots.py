@@ -521,7 +521,7 @@ ACTOR_COLOURS = [
 
 def stances_figure(result: Result) -> Figure:
     """Each issue: every taking-part actor's position over time (0 to 1), with bands for an
-    ensemble, and the events that shifted a position marked."""
+    ensemble."""
     issues = list(result.issues.items())
     fig = Figure(figsize=(11, 3.0 * len(issues) + 1.0), layout="constrained")
     axes = fig.subplots(len(issues), 1, squeeze=False, sharex=True)[:, 0]

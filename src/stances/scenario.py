@@ -176,7 +176,7 @@ def read_yaml(path: Path) -> Doc:
 # extends / remove / add / replace / set
 
 WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
-MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types")
+MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types", "issues")
 SETTABLE = ("title", "description", "seed", *MERGED_SECTIONS)
 
 
@@ -865,10 +865,35 @@ def _fields_at(tp: Any, loc: Iterable[str | int]) -> list[str]:
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
+def _as_written(doc: Doc, loc: KeyPath) -> KeyPath:
+    """The key path as it stands in the file: a `[0]` that validation added to a single value
+    written where a list is also allowed (stance_shift: {...}) is dropped."""
+    out: list[str | int] = []
+    node: Any = doc.data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, dict):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _declared(doc: Doc, section: str) -> set[str]:
+    """Names a section of the file declares, valid or not (so a broken declaration is
+    reported once, not again by everything that uses it)."""
+    raw = doc.data.get(section)
+    return set(raw) if isinstance(raw, dict) else set()
+
+
 def _pydantic_problems(doc: Doc, prefix: KeyPath, tp: Any, exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        loc = (*prefix, *err["loc"])
+        loc = _as_written(doc, (*prefix, *err["loc"]))
         if err["type"] == "extra_forbidden":
             options = _fields_at(tp, err["loc"][:-1])
             problems.append(
@@ -1320,7 +1345,7 @@ def _check_policy(
     known = {**named_types(), **custom}
     path = ("actors", actor, "policy")
     for k, name in enumerate(policy.repertoire or ()):
-        if name not in known:
+        if name not in known and name not in _declared(doc, "event_types"):
             problems.append(
                 _problem(
                     doc,
@@ -1514,6 +1539,8 @@ def _stance_shifts(
             (*path, "stance_shift", k) if len(spec.stance_shift) > 1 else (*path, "stance_shift")
         )
         actor = shift.actor or spec.actor
+        if shift.issue not in issues and shift.issue in _declared(doc, "issues"):
+            continue  # its declaration is wrong, and says so
         if shift.issue not in issues:
             problems.append(
                 _problem(
@@ -1563,6 +1590,8 @@ def _event_type(
             )
         )
     known = {**named_types(), **custom}
+    if spec.type not in known and spec.type in _declared(doc, "event_types"):
+        return None  # its declaration is wrong, and says so
     if spec.type not in known:
         problems.append(
             _problem(
