@@ -256,7 +256,7 @@ def _ensemble(
             batch=ns.batch,
             dask=ns.dask,
         )
-    except RuntimeError as exc:  # the dask extra is missing
+    except RuntimeError as exc:  # the dask extra is missing, or its scheduler out of reach
         raise InputError(str(exc)) from None
 
 

@@ -94,7 +94,11 @@ def _run_on_dask(tasks: list, address: str) -> list[Chunk]:
         from dask.distributed import Client
     except ImportError:
         raise RuntimeError("--dask needs the dask extra: pip install -e '.[dask]'") from None
-    with Client(address) as client:
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise RuntimeError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
         futures = client.map(run_batch, tasks, pure=False)
         return client.gather(futures)
 
