@@ -42,12 +42,3 @@ def write_scenario(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
-
-
-def position_of(text: str, needle: str, nth: int = 0) -> tuple[int, int]:
-    """1-based (line, column) of the nth occurrence of needle in text, found by hand."""
-    start = -1
-    for _ in range(nth + 1):
-        start = text.index(needle, start + 1)
-    before = text[:start]
-    return before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1

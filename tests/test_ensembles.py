@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
-from conftest import HEADER, position_of
+from conftest import HEADER
+from helpers import position_of, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -126,12 +127,6 @@ def weekly_boundaries(start: date, end: date) -> list[date]:
 def step_of(day: date, start: date) -> int:
     """The weekly step (1-based) whose days [t_{k-1}, t_k) hold `day`."""
     return (day - start).days // 7 + 1
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import position_of
+from helpers import assert_at, only_problem, problems_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stances
-from stances import ScenarioError, StanceModel
+from stances import StanceModel
 from stances.dynamics import friedkin_johnsen_limit
-from stances.errors import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_ISSUES = ROOT / "scenarios" / "article-issues.yaml"
@@ -649,26 +648,6 @@ events:
     target: PAK
 """
 SHIFT_LINE = "    stance_shift: {issue: trade, by: 0.1}\n"
-
-
-def problems_of(path: Path) -> list[Problem]:
-    with pytest.raises(ScenarioError) as info:
-        stances.load_scenario(path)
-    assert info.value.problems
-    return info.value.problems
-
-
-def only_problem(path: Path) -> Problem:
-    problems = problems_of(path)
-    assert len(problems) == 1, [str(p) for p in problems]
-    return problems[0]
-
-
-def assert_at(problem: Problem, path: Path, text: str, needle: str, nth: int = 0) -> None:
-    line, col = position_of(text, needle, nth)
-    assert problem.pos.file == str(path)
-    assert (problem.pos.line, problem.pos.col) == (line, col), str(problem)
-    assert str(problem).startswith(f"{path}:{line}:{col}: ")
 
 
 def test_the_error_base_is_valid(write_scenario):

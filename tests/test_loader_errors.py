@@ -9,33 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, position_of
+from conftest import MINIMAL
+from helpers import assert_at, only_problem, position_of, problems_of
 
 import stances
 from stances import ScenarioError
 from stances.errors import Problem
-
-
-def problems_of(path: Path) -> list[Problem]:
-    """Every problem load_scenario reports for the file (it must refuse it)."""
-    with pytest.raises(ScenarioError) as info:
-        stances.load_scenario(path)
-    assert info.value.problems, "a ScenarioError must carry at least one problem"
-    return info.value.problems
-
-
-def only_problem(path: Path) -> Problem:
-    """The single problem reported for a file with one mistake."""
-    problems = problems_of(path)
-    assert len(problems) == 1, [str(p) for p in problems]
-    return problems[0]
-
-
-def assert_at(problem: Problem, path: Path, text: str, needle: str, nth: int = 0) -> None:
-    """The problem stands in path at the (line, col) where needle occurs in text."""
-    line, col = position_of(text, needle, nth)
-    assert problem.pos.file == str(path)
-    assert (problem.pos.line, problem.pos.col) == (line, col), str(problem)
 
 
 def assert_value_at(problem: Problem, path: Path, text: str, key_value: str) -> None:

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import position_of
+from helpers import position_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

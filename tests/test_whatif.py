@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_at, only_problem, position_of, problems_of, write
 from ruamel.yaml import YAML
 
 import stances
-from stances import ScenarioError
 from stances.cli import main
-from stances.errors import Problem
 from stances.scenario import load_scenario, parse_cli_set
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,42 +67,9 @@ BASE_EVENTS = plain(BASE)["events"]
 BASE_IDS = [e["id"] for e in BASE_EVENTS]
 
 
-def position_of(text: str, needle: str, nth: int = 0) -> tuple[int, int]:
-    """1-based (line, column) of the nth occurrence of needle in text."""
-    start = -1
-    for _ in range(nth + 1):
-        start = text.index(needle, start + 1)
-    before = text[:start]
-    return before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def child_of_base(tmp_path: Path, text: str, name: str = "child.yaml") -> Path:
     write(tmp_path, "base.yaml", BASE)
     return write(tmp_path, name, text)
-
-
-def problems_of(path: Path, sets: dict[str, str] | None = None) -> list[Problem]:
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path, sets)
-    assert info.value.problems
-    return info.value.problems
-
-
-def only_problem(path: Path) -> Problem:
-    problems = problems_of(path)
-    assert len(problems) == 1, [str(p) for p in problems]
-    return problems[0]
-
-
-def assert_at(problem: Problem, path: Path, text: str, needle: str, nth: int = 0) -> None:
-    assert problem.pos.file == str(path), str(problem)
-    assert (problem.pos.line, problem.pos.col) == position_of(text, needle, nth), str(problem)
 
 
 def resolved_ids(sc: stances.Scenario) -> list[str]:

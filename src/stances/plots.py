@@ -359,6 +359,16 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
 
 
+def _finish(fig: Figure, left: list, comparison, ylabel: str, title: str, note: str) -> None:
+    """Y labels on the left column, one legend of scenarios, the title, and the caption."""
+    for ax in left:
+        ax.set_ylabel(ylabel, fontsize=7)
+    handles, labels = left[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4)
+    fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
+
+
 def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
     """One panel per dyad, one line per scenario; each scenario's events marked in its colour."""
     fig = Figure(layout="constrained")
@@ -389,23 +399,9 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
             )
         ax.set_ylim(-1.05, 1.05)
         ax.set_title(f"how {names[a]} regards {names[b]}", fontsize=9, loc="left")
-    for ax in axes[::ncols]:
-        ax.set_ylabel("score (−1 … +1)", fontsize=7)
-    fig.legend(
-        *axes[0].get_legend_handles_labels(),
-        loc="outside upper right",
-        fontsize=8,
-        frameon=False,
-        ncols=4,
-    )
-    fig.suptitle(
-        "Scenarios compared: how each state regards another",
-        fontsize=11,
-        x=0.01,
-        ha="left",
-    )
+    title = "Scenarios compared: how each state regards another"
     note = "Triangles: the events that moved each pair, in each scenario's colour."
-    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
+    _finish(fig, axes[::ncols], comparison, "score (−1 … +1)", title, note)
     return fig
 
 
@@ -461,23 +457,12 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
             )
         ax.set_ylim(-1.1 * largest, 1.1 * largest)  # one scale for all panels: sizes compare
         ax.set_title(f"how {names[dyad[0]]} regards {names[dyad[1]]}", fontsize=9, loc="left")
-    for ax in axes[::ncols]:
-        ax.set_ylabel(f"difference from {comparison.labels[0]}", fontsize=7)
-    fig.legend(
-        *axes[0].get_legend_handles_labels(),
-        loc="outside upper right",
-        fontsize=8,
-        frameon=False,
-        ncols=4,
+    title = f"How far each what-if departs from {comparison.labels[0]} (difference of medians)"
+    note = (
+        f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; "
+        "'parts': the first date outside it."
     )
-    fig.suptitle(
-        f"How far each what-if departs from {comparison.labels[0]} (difference of medians)",
-        fontsize=11,
-        x=0.01,
-        ha="left",
-    )
-    note = f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; 'parts': the first date outside it."
-    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
+    _finish(fig, axes[::ncols], comparison, f"difference from {comparison.labels[0]}", title, note)
     return fig
 
 
