@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -80,7 +81,9 @@ def run(
     if dask:
         chunks = _run_on_dask(tasks, dask)
     elif workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver, not fork: forking a process that runs threads (Dask, BLAS) can deadlock
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             chunks = list(
                 _progress(pool.map(run_batch, tasks), len(tasks), scenario.title[:40], progress)
             )
