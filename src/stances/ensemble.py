@@ -152,7 +152,8 @@ def sweep(
     numbers, so differences come from the varied values, not from different draws)."""
     points = []
     for values in grid(varied):
-        scenario = load_scenario(path, {**(sets or {}), **values})
+        flags = dict.fromkeys(values, "--vary")  # problems name the option they came from
+        scenario = load_scenario(path, {**(sets or {}), **values}, flags)
         points.append(SweepPoint(values, run_one(scenario)))
     return points
 

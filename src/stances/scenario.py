@@ -223,11 +223,15 @@ def _event_index(doc: Doc) -> dict[str, int]:
     }
 
 
-def resolve(path: Path | str, cli_sets: Mapping[str, str] | None = None) -> Doc:
+def resolve(
+    path: Path | str,
+    cli_sets: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
+) -> Doc:
     """Read path and every file it extends, apply the what-if keys, then command-line sets."""
     doc = _resolve(Path(path), ())
     if cli_sets:
-        _apply_cli_sets(doc, cli_sets)
+        _apply_cli_sets(doc, cli_sets, flags or {})
     return doc
 
 
@@ -455,10 +459,12 @@ def parse_cli_set(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _apply_cli_sets(doc: Doc, sets: Mapping[str, str]) -> None:
+def _apply_cli_sets(doc: Doc, sets: Mapping[str, str], flags: Mapping[str, str]) -> None:
+    """Apply command-line KEY=VALUE overrides; a problem names the option it came from
+    (`flags[KEY]`, default '--set')."""
     problems = []
     for dotted, text in sets.items():
-        where = Position(f"--set {dotted}")
+        where = Position(f"{flags.get(dotted, '--set')} {dotted}")
         path, why = _set_path(doc, dotted)
         if path is None:
             problems.append(Problem(where, "", why))
@@ -1129,12 +1135,17 @@ EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RELATION_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*")
 
 
-def load_scenario(path: Path | str, sets: Mapping[str, str] | None = None) -> Scenario:
+def load_scenario(
+    path: Path | str,
+    sets: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
+) -> Scenario:
     """Read, resolve and validate a scenario file; ScenarioError lists every problem found.
 
-    sets: extra 'dotted.key' -> 'value' overrides, as given with --set on the command line.
+    sets: extra 'dotted.key' -> 'value' overrides, as given with --set on the command line;
+    flags: the option each of them came from, named in problems (default '--set').
     """
-    doc = resolve(path, sets)
+    doc = resolve(path, sets, flags)
     return build_scenario(doc, Path(path))
 
 
