@@ -58,11 +58,6 @@ class Distribution:
         return float(self.args[int(rng.integers(len(self.args)))])
 
 
-def is_distribution(value: Any) -> bool:
-    """True for a one-key mapping naming a distribution kind."""
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in KINDS
-
-
 def parse_distribution(
     value: Any, parse_one: Callable[[Any], float], unit: str = "number"
 ) -> Distribution:

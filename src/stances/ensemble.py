@@ -16,8 +16,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from stances.model import StanceModel
 from stances.results import Chunk, Result, chunk_of
 from stances.scenario import Scenario, load_scenario
@@ -156,10 +154,3 @@ def sweep(
         scenario = load_scenario(path, {**(sets or {}), **values}, flags)
         points.append(SweepPoint(values, run_one(scenario)))
     return points
-
-
-def final_quantiles(
-    result: Result, dyad: tuple[str, str], q: Sequence[float] = (5, 50, 95)
-) -> np.ndarray:
-    """Quantiles of a dyad's final score over members."""
-    return np.percentile(result.score(*dyad)[-1], q)

@@ -1,9 +1,11 @@
 """StanceModel: the Mesa model. It holds the state, runs the step order and records history.
 
-Step order (each step of length dt days): (1) scripted events dated in the step, in file order;
-(2) actors' own decisions, in a seeded random order; (3) decay toward the baseline; (4) noise,
-if the scenario has any; (5) record. The state has a leading ensemble-member axis: a single run
-is K = 1, and an ensemble is the same code with K > 1 (see ``sampling`` for member seeds).
+Step order (each step of length dt days): (1) scripted events dated in the step, in file order,
+with the positions they shift; (2) actors' own decisions, in a seeded random order; (3) decay
+toward the baseline; (4) structural-balance drift and (5) homophily, when turned on; (6) noise,
+when the scenario has any; (7) one Friedkin-Johnsen step of the issue positions; (8) record.
+The state has a leading ensemble-member axis: a single run is K = 1, and an ensemble is the same
+code with K > 1 (see ``sampling`` for member seeds).
 """
 
 from __future__ import annotations
@@ -310,7 +312,7 @@ class StanceModel(mesa.Model):
                 state[mask, i, a] = np.clip(state[mask, i, a] + by, 0.0, 1.0)
 
     def step(self) -> None:
-        """Advance one step: scripted events, decisions, decay, noise, record."""
+        """Advance one step in the order the module docstring gives."""
         if self.step_index >= self.n_steps:
             self.running = False
             return

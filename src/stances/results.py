@@ -115,7 +115,7 @@ class Result:
             "input_hash": spec.input_hash(),
             "seed": seed,
             "members": history.shape[1],
-            "first_member": chunks[0].first if len(chunks) == 1 else min(c.first for c in chunks),
+            "first_member": min(c.first for c in chunks),
             "member_seeds": f"member k draws from numpy SeedSequence({seed}, spawn_key=(k,))",
             "steps": steps,
             "step": str(spec.time.step),
