@@ -346,3 +346,22 @@ def friedkin_johnsen_limit(x0: np.ndarray, W: np.ndarray, susceptibility: np.nda
     lam = np.diag(susceptibility)
     n = len(x0)
     return np.linalg.solve(np.eye(n) - lam @ W, (np.eye(n) - lam) @ x0)
+
+
+def homophily(R: np.ndarray, X: np.ndarray, takes_part: np.ndarray, rate: np.ndarray) -> None:
+    """Scores move toward friendship where positions agree and toward enmity where they
+    differ, in place: a saturating move of rate `rate` * (1 - 2 * mean gap), the mean gap
+    |x_i - x_j| taken over the issues both i and j take part in (pairs sharing none stay).
+
+    X: positions (K, I, N) in [0, 1]; takes_part: bool (I, N); rate: (K,) in [0, 1].
+    """
+    both = takes_part[:, :, None] & takes_part[:, None, :]  # (I, N, N)
+    gaps = np.abs(X[:, :, :, None] - X[:, :, None, :]) * both  # (K, I, N, N)
+    shared = both.sum(axis=0)
+    mean_gap = np.divide(
+        gaps.sum(axis=1), shared, out=np.full(gaps.shape[:1] + shared.shape, 0.5), where=shared > 0
+    )
+    moves = rate[:, None, None] * np.where(shared > 0, 1.0 - 2.0 * mean_gap, 0.0)
+    n = R.shape[-1]
+    moves[:, np.arange(n), np.arange(n)] = 0.0
+    R[:] = saturating_move(R, moves)

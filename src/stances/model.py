@@ -285,24 +285,9 @@ class StanceModel(mesa.Model):
             self.X[:, i] = np.where(issue.takes_part, moved, self.X[:, i])
 
     def _homophily(self) -> None:
-        """Scores move toward friendship where positions agree, toward enmity where they
-        differ: a saturating move of rate homophily * (1 - 2 * mean gap over shared issues)."""
-        if not self.spec.issues or not (self.homophily > 0).any():
-            return
-        parts = np.array([issue.takes_part for issue in self.spec.issues.values()])  # (I, N)
-        both = parts[:, :, None] & parts[:, None, :]  # (I, N, N)
-        gaps = np.abs(self.X[:, :, :, None] - self.X[:, :, None, :]) * both  # (K, I, N, N)
-        shared = both.sum(axis=0)
-        agreement = 1.0 - 2.0 * np.divide(
-            gaps.sum(axis=1),
-            shared,
-            out=np.full(gaps.shape[:1] + shared.shape, 0.5),
-            where=shared > 0,
-        )
-        rate = self.homophily[:, None, None] * np.where(shared > 0, agreement, 0.0)
-        n = self.R.shape[1]
-        rate[:, np.arange(n), np.arange(n)] = 0.0
-        self.R[:] = dynamics.saturating_move(self.R, rate)
+        if self.spec.issues and (self.homophily > 0).any():
+            parts = np.array([issue.takes_part for issue in self.spec.issues.values()])
+            dynamics.homophily(self.R, self.X, parts, self.homophily)
 
     def _shift_positions(self, event: Event, mask: np.ndarray) -> None:
         """An event's direct moves of positions (its actor's own anchor moves with them)."""
