@@ -363,3 +363,33 @@ def test_new_into_a_missing_folder_gives_no_traceback(project, capsys):
         )
     else:
         assert not written.exists()
+
+
+def test_compare_handles_issue_positions_like_scores(tmp_path, monkeypatch, capsys):
+    issues = ARTICLE.parent / "article-issues.yaml"
+    variant = write(
+        tmp_path,
+        "recognises.yaml",
+        f"title: India recognises\nextends: {issues}\n"
+        "add:\n  - {id: india-recognises, date: 2025-06-01, type: grant_recognition, "
+        "actor: IND, target: AFG}\n",
+    )
+    base, changed = stances.run(issues), stances.run(variant)
+    comparison = Comparison(["base", "recognises"], [base, changed])
+    assert ("recognition", "IND") in comparison.stance_keys
+    assert ("corridor", "IND") in comparison.stance_keys
+    assert ("refugee_returns", "IND") not in comparison.stance_keys  # India takes no part
+    assert comparison.stances_that_differ()[0] == ("recognition", "IND")
+    i, a = list(base.issues).index("recognition"), base.actor_ids.index("IND")
+    table = comparison.stance_table([("recognition", "IND")])
+    expected = changed.positions[-1, 0, i, a] - base.positions[-1, 0, i, a]
+    assert table.loc[table.scenario == "recognises", "difference"].item() == pytest.approx(expected)
+    # granting recognition moved the granter to 1; here it listens only to itself and Kabul, both at 1
+    assert changed.positions[-1, 0, i, a] == pytest.approx(1.0, abs=1e-12)
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", str(issues), str(variant), "--out", "cmp"]) == 0
+    assert (tmp_path / "cmp" / "stances.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written = pd.read_csv(tmp_path / "cmp" / "final-stances.csv")
+    assert set(written.columns) == {"issue", "actor", "scenario", "final", "difference"}
+    assert "IND on recognition" in capsys.readouterr().out

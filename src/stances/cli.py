@@ -364,9 +364,21 @@ def _compare(ns: argparse.Namespace) -> int:
     }
     save_comparison(comparison, dyads, ns.threshold, out, manifest)
     print(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
-    print(f"wrote {out}/  (comparison.png, difference.png, final.csv, manifest.json)")
+    print(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
     print()
     print(final_text(comparison, dyads, ns.threshold))
+    stances = comparison.stances_that_differ()
+    if stances:
+        table = comparison.stance_table(stances)
+        print()
+        print(
+            "Final positions on the issues that differ most (median; difference from the reference):"
+        )
+        for (issue, actor), rows in table.groupby(["issue", "actor"], sort=False):
+            cells = "   ".join(
+                f"{r.scenario} {r.final:.2f} ({r.difference:+.2f})" for r in rows.itertuples()
+            )
+            print(f"  {actor} on {issue}: {cells}")
     return 0
 
 

@@ -114,6 +114,55 @@ class Comparison:
     def all_dyads(self) -> list[Dyad]:
         return [(a, b) for a in self.actors for b in self.actors if a != b]
 
+    # Issue positions, compared like scores: (issue, actor) instead of a dyad
+
+    @cached_property
+    def stance_keys(self) -> list[tuple[str, str]]:
+        """(issue, actor) for every issue all results have and every actor taking part in it
+        in all of them."""
+        issues = [
+            name for name in self.results[0].issues if all(name in r.issues for r in self.results)
+        ]
+        return [
+            (name, actor)
+            for name in issues
+            for actor in self.results[0].issues[name]["actors"]
+            if all(actor in r.issues[name]["actors"] for r in self.results)
+        ]
+
+    def position_band(self, index: int, key: tuple[str, str]) -> np.ndarray:
+        """Result `index`'s position quantiles for (issue, actor) on the shared dates, (5, T)."""
+        return self.results[index].position_band(*key)[:, self._rows(index)]
+
+    def stances_that_differ(self, most: int = 6, at_least: float = 0.01) -> list[tuple[str, str]]:
+        """The (issue, actor) whose median position departs most from the reference's."""
+        spread = {
+            key: max(
+                float(np.abs(self.position_band(i, key)[2] - self.position_band(0, key)[2]).max())
+                for i in range(1, len(self.results))
+            )
+            for key in self.stance_keys
+        }
+        return [k for k in sorted(spread, key=lambda k: -spread[k]) if spread[k] >= at_least][:most]
+
+    def stance_table(self, keys: list[tuple[str, str]]) -> pd.DataFrame:
+        """One row per (issue, actor) and result: final median position and its difference."""
+        rows = []
+        for issue, actor in keys:
+            reference = float(self.position_band(0, (issue, actor))[2, -1])
+            for i, label in enumerate(self.labels):
+                final = float(self.position_band(i, (issue, actor))[2, -1])
+                rows.append(
+                    {
+                        "issue": issue,
+                        "actor": actor,
+                        "scenario": label,
+                        "final": final,
+                        "difference": final - reference,
+                    }
+                )
+        return pd.DataFrame(rows, columns=["issue", "actor", "scenario", "final", "difference"])
+
     def dyads_that_differ(self, most: int = 6, at_least: float = 0.01) -> list[Dyad]:
         """The dyads whose largest difference from the reference (any result, any date) is
         greatest, at most `most`, leaving out those that never differ by `at_least`
@@ -166,13 +215,24 @@ class Comparison:
 def save_comparison(
     comparison: Comparison, dyads: list[Dyad], threshold: float, out: Path, manifest: dict
 ) -> Path:
-    """A new directory with comparison.png, difference.png, final.csv and manifest.json."""
+    """A new directory with comparison.png, difference.png, final.csv and manifest.json; with
+    issues the results share, also stances.png and final-stances.csv (the positions that
+    differ most)."""
     from stances import plots
+
+    stances = comparison.stances_that_differ()
 
     def write(scratch: Path) -> None:
         comparison.final_table(dyads, threshold).to_csv(
             scratch / "final.csv", index=False, float_format="%.6f"
         )
+        if stances:
+            comparison.stance_table(stances).to_csv(
+                scratch / "final-stances.csv", index=False, float_format="%.6f"
+            )
+            plots.stance_comparison_figure(comparison, stances).savefig(
+                scratch / "stances.png", dpi=150
+            )
         plots.comparison_figure(comparison, dyads).savefig(scratch / "comparison.png", dpi=150)
         plots.difference_figure(comparison, dyads, threshold).savefig(
             scratch / "difference.png", dpi=150

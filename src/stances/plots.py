@@ -533,3 +533,27 @@ def stances_figure(result: Result) -> Figure:
         fontsize=10,
     )
     return fig
+
+
+def stance_comparison_figure(comparison, keys: list[tuple[str, str]]) -> Figure:
+    """One panel per (issue, actor): its position over time, one line (and band) per scenario."""
+    fig = Figure(layout="constrained")
+    axes, ncols = _dyad_grid(fig, len(keys), extra_rows=0.25 * len(comparison.results))
+    names = comparison.results[0].actors
+    for ax, key in zip(axes, keys, strict=True):
+        for i, label in enumerate(comparison.labels):
+            bands = comparison.results[i].members > 1
+            _line_with_band(
+                ax,
+                comparison.dates,
+                comparison.position_band(i, key),
+                scenario_colour(i),
+                label,
+                "-",
+                bands,
+            )
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(f"{names.get(key[1], key[1])} on {key[0]}", fontsize=9, loc="left")
+    title = "Scenarios compared: positions on the issues (0 … 1) that differ most"
+    _finish(fig, axes[::ncols], comparison, "position (0 … 1)", title, "")
+    return fig
