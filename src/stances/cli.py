@@ -25,7 +25,7 @@ from stances.compare import (
     sweep_table,
     sweep_text,
 )
-from stances.errors import ScenarioError
+from stances.errors import ScenarioError, suggest
 from stances.model import ARTICLE
 from stances.results import Result, package_versions
 from stances.scenario import Scenario, load_scenario, parse_cli_set
@@ -158,8 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         "--from",
         dest="parent",
         type=Path,
-        default=ARTICLE,
-        help="scenario to extend (default: the article)",
+        help="scenario to extend (default: scenarios/article.yaml here, else the project's article)",
     )
 
     schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
@@ -182,6 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args:
         args = ["run", str(ARTICLE)]
     elif args[0] not in COMMANDS and not args[0].startswith("-"):
+        looks_like_file = Path(args[0]).suffix in (".yaml", ".yml") or Path(args[0]).exists()
+        if not looks_like_file:
+            print(
+                f"stances: unknown command '{args[0]}'{suggest(args[0], COMMANDS)}; "
+                f"commands: {', '.join(COMMANDS)}",
+                file=sys.stderr,
+            )
+            return 2
         args = ["run", *args]  # `stances scenarios/article.yaml` means `stances run ...`
     ns = _parser().parse_args(args)
     try:
@@ -209,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the output went to `head` or similar, which stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except OSError as exc:  # a path that cannot be written: under a file, no permission, ...
+        print(f"stances: cannot write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     _parser().print_help()
     return 2
 
@@ -241,6 +251,10 @@ def _check_ensemble(ns: argparse.Namespace) -> None:
             raise InputError(f"--{name} must be at least 1, got {value}")
     if getattr(ns, "member", None) is not None and ns.member < 0:
         raise InputError(f"--member must be 0 or more, got {ns.member}")
+    if getattr(ns, "member", None) is not None and ns.runs != 1:
+        raise InputError("--member runs one member alone; leave out --runs")
+    if getattr(ns, "seed", None) is not None and ns.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {ns.seed}")
 
 
 def _ensemble(
@@ -347,10 +361,10 @@ def _compare(ns: argparse.Namespace) -> int:
     if not comparison.actors or len(comparison.dates) < 2:
         raise InputError("the inputs share no actors or no time window; nothing to compare")
     try:
-        dyads = parse_dyads(ns.dyads) if ns.dyads else comparison.dyads_that_differ()
+        dyads = parse_dyads(ns.dyads) if ns.dyads is not None else comparison.dyads_that_differ()
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    if ns.dyads and (bad := comparison.check_dyads(dyads)):
+    if ns.dyads is not None and (bad := comparison.check_dyads(dyads)):
         raise InputError("; ".join(bad))
     manifest = {
         "inputs": [str(p) for p in ns.inputs],
@@ -397,7 +411,7 @@ def _sweep(ns: argparse.Namespace) -> int:
         ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc)
     )
     try:
-        dyads = parse_dyads(ns.dyads) if ns.dyads else sweep_dyads(points)
+        dyads = parse_dyads(ns.dyads) if ns.dyads is not None else sweep_dyads(points)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     unknown = sorted({x for d in dyads for x in d} - set(points[0].result.actor_ids))
@@ -424,16 +438,27 @@ def _sweep(ns: argparse.Namespace) -> int:
 
 
 def _new(ns: argparse.Namespace) -> int:
-    parent = load_scenario(ns.parent)
-    target = ns.name if ns.name.suffix in (".yaml", ".yml") else ns.name.with_suffix(".yaml")
+    local = Path("scenarios") / "article.yaml"
+    parent_path = ns.parent or (local if local.is_file() else ARTICLE)
+    if not ns.name.name:
+        raise InputError("give the new file a name, e.g. stances new scenarios/late-strike")
+    if ns.name.suffix not in ("", ".yaml", ".yml"):
+        raise InputError(
+            f"{ns.name}: a scenario file ends in .yaml (or give the name without an ending)"
+        )
+    parent = load_scenario(parent_path)
+    target = ns.name if ns.name.suffix else ns.name.with_suffix(".yaml")
     if target.parent == Path("."):
-        target = ns.parent.parent / target  # beside the file it extends
+        target = parent_path.parent / target  # beside the file it extends
+    created = not target.parent.exists()
     try:
         write_skeleton(parent, target)
     except FileExistsError:
         raise InputError(f"{target} already exists; choose another name") from None
-    print(f"wrote {target}: it extends {ns.parent} and runs as it is; edit it, then")
-    print(f"  stances compare {ns.parent} {target}")
+    if created:
+        print(f"created the folder {target.parent}")
+    print(f"wrote {target}: it extends {parent_path} and runs as it is; edit it, then")
+    print(f"  stances compare {parent_path} {target}")
     return 0
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stances.errors import suggest
 from stances.results import Result, write_manifest, write_new_directory
 
 Dyad = tuple[str, str]
@@ -182,7 +183,9 @@ class Comparison:
             for x in (a, b):
                 if x not in self.actors:
                     problems.append(
-                        f"--dyads: actor '{x}' is not in every compared scenario (shared: {', '.join(self.actors)})"
+                        f"--dyads: actor '{x}' is not in every compared scenario"
+                        + suggest(x, self.actors)
+                        + f" (shared: {', '.join(self.actors)})"
                     )
             if a == b:
                 problems.append(f"--dyads: '{a}->{b}' is an actor's view of itself")

@@ -77,14 +77,14 @@ def parse_distribution(
         )
     if not isinstance(args, list) or not args:
         raise ValueError(f"{kind}: expected a list of values, e.g. {{{kind}: [0.1, 0.3]}}")
+    if kind == "normal" and unit == "date":
+        raise ValueError("a date can be {uniform: [first, last]} or {choice: [...]}, not normal")
     numbers = tuple(parse_one(a) for a in args)
     if kind in ("normal", "uniform") and len(numbers) != 2:
         what = "[mean, sd]" if kind == "normal" else "[lo, hi]"
         raise ValueError(f"{kind}: expected two values {what}, got {len(numbers)}")
     if kind == "normal" and numbers[1] < 0:
         raise ValueError(f"normal: the standard deviation must be >= 0, got {args[1]}")
-    if kind == "normal" and unit == "date":
-        raise ValueError("a date can be {uniform: [first, last]} or {choice: [...]}, not normal")
     if kind == "uniform" and numbers[0] > numbers[1]:
         raise ValueError(f"uniform: lo must not exceed hi, got {args}")
     return Distribution(kind, numbers, unit)

@@ -323,10 +323,13 @@ def _id_list(child: Doc, key: str) -> tuple[list[tuple[int, Any]], list[Problem]
 
 def _remove(doc: Doc, child: Doc) -> list[Problem]:
     items, problems = _id_list(child, "remove")
+    seen: set[str] = set()
     for i, ident in items:
         index = _event_index(doc)
         if not isinstance(ident, str):
             problems.append(_problem(child, ("remove", i), "expected an event id"))
+        elif ident in seen:
+            problems.append(_problem(child, ("remove", i), f"'{ident}' is listed twice"))
         elif ident not in index:
             problems.append(
                 _problem(
@@ -336,6 +339,7 @@ def _remove(doc: Doc, child: Doc) -> list[Problem]:
                 )
             )
         else:
+            seen.add(ident)
             _delete_event(doc, index[ident])
     return problems
 
@@ -375,6 +379,8 @@ def _replace(doc: Doc, child: Doc) -> list[Problem]:
             )
             continue
         j = index[ident]
+        # a problem with the patched event as a whole points at the patch the user wrote
+        doc.values[("events", j)] = child.position(("replace", i))
         for key, value in patch.items():
             if key == "id":
                 continue
