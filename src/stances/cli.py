@@ -357,7 +357,15 @@ def _compare(ns: argparse.Namespace) -> int:
             problems += exc.problems
     if problems:
         raise ScenarioError(problems)
-    comparison = Comparison(_labels(ns.inputs), results)
+    runs = (
+        f"{ns.runs} members per scenario file (bands: 50 % and 90 % of them)."
+        if ns.runs > 1
+        else ""
+    )
+    sets_note = (
+        ("Overrides: " + ", ".join(f"{k}={v}" for k, v in sets.items()) + ".") if sets else ""
+    )
+    comparison = Comparison(_labels(ns.inputs), results, f"{runs} {sets_note}".strip())
     if not comparison.actors or len(comparison.dates) < 2:
         raise InputError("the inputs share no actors or no time window; nothing to compare")
     try:
@@ -431,7 +439,12 @@ def _sweep(ns: argparse.Namespace) -> int:
     print(
         f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
     )
-    print(f"wrote {out}/  (sweep.csv, one sweep-*.png per dyad, manifest.json)")
+    shown = (
+        "the dyads given"
+        if ns.dyads is not None
+        else f"the {len(dyads)} dyads the values move most; --dyads to choose"
+    )
+    print(f"wrote {out}/  (sweep.csv, manifest.json, and a sweep-*.png for each of {shown})")
     print()
     print(sweep_text(table))
     return 0

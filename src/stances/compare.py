@@ -45,6 +45,7 @@ class Comparison:
 
     labels: list[str]
     results: list[Result]
+    note: str = ""  # how the inputs were run (members, --set), for captions
 
     def __post_init__(self) -> None:
         if len(self.results) < 2:
@@ -64,6 +65,23 @@ class Comparison:
         lo = max(r.dates[0] for r in self.results)
         hi = min(r.dates[-1] for r in self.results)
         return [d for d in self.results[0].dates if lo <= d <= hi]
+
+    def time_notes(self) -> list[str]:
+        """Warnings when the results' time windows or step grids are not the same."""
+        notes = []
+        windows = {(r.dates[0], r.dates[-1]) for r in self.results}
+        if len(windows) > 1:
+            notes.append(
+                f"the windows differ: compared from {self.dates[0]:%d %b %Y} to {self.dates[-1]:%d %b %Y}, the part all share"
+            )
+        grids = [[d for d in r.dates if self.dates[0] <= d <= self.dates[-1]] for r in self.results]
+        if any(g != self.dates for g in grids):
+            notes.append(
+                "the step grids differ: each scenario is read as of the reference's dates (its state at "
+                "its last step boundary on or before each date), so differences up to one step long can "
+                "come from the grids alone"
+            )
+        return notes
 
     def dropped_actors(self) -> dict[str, list[str]]:
         """For each label, the actors left out because some other result lacks them."""
@@ -272,7 +290,9 @@ def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> s
         table.append((f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(parts) or "-"))
     width = max(len(c) for _, cells, _ in table for c in [*cells, *labels]) + 2
     note = "; then the share of futures ending above it" if ensemble else ""
-    lines = [
+    labels = [labels[0], *(f"{label} (p>ref)" if ensemble else label for label in labels[1:])]
+    width = max(width, *(len(label) + 2 for label in labels))
+    lines = [f"Note: {n}" for n in comparison.time_notes()] + [
         f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note}; "
         f"'parts' = first date more than {threshold:g} apart)",
         f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",

@@ -309,8 +309,12 @@ def _event_keys(result: Result) -> dict[str, tuple]:
     return {r.event: (r.date, r.who, r.type, round(float(r.intensity), 6)) for r in ev.itertuples()}
 
 
+SECTIONS_COMPARED = ("time", "actors", "relations", "baseline", "parameters", "issues", "seed")
+
+
 def what_differs(reference: Result, variant: Result) -> str:
-    """'removed a (21 May); added b (10 Jun); changed c' in words, from the applied events."""
+    """'removed a (21 May); added b (10 Jun); changed c; parameters differ' in words, from the
+    applied events and the resolved scenarios in the manifests."""
     ref, var = _event_keys(reference), _event_keys(variant)
     removed = [k for k in ref if k not in var]
     added = [k for k in var if k not in ref]
@@ -326,7 +330,12 @@ def what_differs(reference: Result, variant: Result) -> str:
         parts.append("added " + ", ".join(when(var, k) for k in added))
     if changed:
         parts.append("changed " + ", ".join(when(var, k) for k in changed))
-    return "; ".join(parts) or "same events (parameters or initial scores differ)"
+    a = reference.manifest.get("resolved_scenario", {})
+    b = variant.manifest.get("resolved_scenario", {})
+    differ = [key for key in SECTIONS_COMPARED if a.get(key) != b.get(key)]
+    if differ:
+        parts.append(", ".join(differ) + (" differ" if len(differ) > 1 else " differs"))
+    return "; ".join(parts) or "the same scenario"
 
 
 def _dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):
@@ -336,8 +345,9 @@ def _dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
     for ax in axes[count:]:
         ax.set_visible(False)
-    for ax in axes[:count]:
-        ax.tick_params(labelsize=7)
+    for i, ax in enumerate(axes[:count]):
+        # dates under every panel with no panel below it (the last row may be short)
+        ax.tick_params(labelsize=7, labelbottom=i + ncols >= count)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
         ax.grid(axis="y", alpha=0.25)
     return axes[:count], ncols
@@ -347,7 +357,8 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     import textwrap
 
     ref = comparison.results[0]
-    lines = [f"Reference: {comparison.labels[0]} — {ref.title}. {note}"]
+    lines = [f"Reference: {comparison.labels[0]} — {ref.title}. {note} {comparison.note}".rstrip()]
+    lines += [f"Note: {n}." for n in comparison.time_notes()]
     for label, result in zip(comparison.labels[1:], comparison.results[1:], strict=True):
         lines.append(f"{label} — {result.title}: {what_differs(ref, result)}")
     dropped = {k: v for k, v in comparison.dropped_actors().items() if v}

@@ -78,7 +78,8 @@ class Result:
     stored_quantiles: (5, steps + 1, N, N) at QUANTILES, used when history is None.
     dates: the date of each step boundary (the state at the start of that day).
     events: one row per score an applied event changed (the member mean when K > 1).
-    draws: member, value_of, value: what each member drew for the scenario's uncertain values.
+    draws: member, value_of, value, as_written: what each member drew for the scenario's
+        uncertain values (value: a number, days for a duration, the day number of a date).
     positions: issue positions (steps + 1, K, I, N) in [0, 1], issues in the order of `issues`
         (name -> description and the actors taking part); None when read back from quantiles.
     """
@@ -132,13 +133,19 @@ class Result:
             },
         }
         first = manifest["first_member"]
+        units = {u.label: u.distribution.unit for u in spec.uncertain}
         draws_table = pd.DataFrame(
             [
-                {"member": first + m, "value_of": label, "value": float(v)}
+                {
+                    "member": first + m,
+                    "value_of": label,
+                    "value": float(v),
+                    "as_written": _as_written(v, units.get(label)),
+                }
                 for label, values in draws.items()
                 for m, v in enumerate(values)
             ],
-            columns=["member", "value_of", "value"],
+            columns=["member", "value_of", "value", "as_written"],
         )
         return cls(
             title=spec.title,
@@ -382,6 +389,16 @@ class Result:
             issues,
             stored_positions,
         )
+
+
+def _as_written(value: float, unit: str | None) -> str:
+    """A drawn value as a user would write it: a date as YYYY-MM-DD (`value` holds its day
+    number), a duration in days, a number as it is."""
+    if unit == "date":
+        return date.fromordinal(round(value)).isoformat()
+    if unit == "days":
+        return f"{value:.1f} days"
+    return f"{value:.6g}"
 
 
 def _read_stances(directory: Path, issues: dict, ids: list[str], steps: int):
