@@ -219,3 +219,63 @@ def test_run_py_help_as_a_subprocess():
     assert "usage" in done.stdout.lower()
     for command in ("run", "validate", "events"):
         assert command in done.stdout
+
+
+# Bad input on the command line: one clear line, exit code 2, no traceback, nothing written.
+
+
+def refused(capsys, args: list[str]) -> str:
+    """Run the CLI, check it refuses the input, and return what it printed on stderr."""
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip()
+    return err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", str(ARTICLE), "--seed", "-1"], "--seed must be 0 or more"),
+        (["run", str(ARTICLE), "--runs", "3", "--member", "1"], "--member runs one member alone"),
+        (["compare", str(ARTICLE), str(ARTICLE), "--dyads", ""], "no dyad given"),
+        (["compare", str(ARTICLE), str(ARTICLE), "--dyads", "pak->afg"], "did you mean 'PAK'"),
+        (["sweep", str(ARTICLE), "--vary", "parameters.kappa_target=0.1,0.1"], "0.1 listed twice"),
+        (["new", ""], "give the new file a name"),
+        (["new", "what-if.txt"], "ends in .yaml"),
+        (["runn", str(ARTICLE)], "unknown command 'runn' (did you mean 'run'?)"),
+    ],
+)
+def test_bad_command_lines_are_refused_cleanly(tmp_path, monkeypatch, capsys, args, words):
+    monkeypatch.chdir(tmp_path)
+    assert words in refused(capsys, args)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+def test_unwritable_output_paths_are_refused_cleanly(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    refused(capsys, ["schema", "--out", str(tmp_path / "missing" / "schema.json")])
+    refused(capsys, ["schema", "--out", str(tmp_path)])  # a directory
+    refused(capsys, ["run", str(ARTICLE), "--out", str(tmp_path / "a-file" / "run")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize("damage", ["manifest", "missing-table", "wrong-table"])
+def test_a_damaged_run_directory_is_refused_cleanly(
+    article_run, tmp_path, monkeypatch, capsys, damage
+):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in article_run.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    if damage == "manifest":
+        (copy / "manifest.json").write_text("{bad", encoding="utf-8")
+    elif damage == "missing-table":
+        (copy / "relations.csv").unlink()
+    else:
+        (copy / "relations.csv").write_text("x,y\n1,2\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    err = refused(capsys, ["compare", str(ARTICLE), str(copy)])
+    assert "not a readable run directory" in err
+    assert not (tmp_path / "results").exists()

@@ -325,7 +325,11 @@ def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Res
             raise InputError(
                 f"{path}: --set and --seed apply to scenario files, not to earlier runs"
             )
-        return Result.load(path)
+        try:
+            return Result.load(path)
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            raise InputError(f"{path}: not a readable run directory ({why})") from None
     return _ensemble(ns, load_scenario(path, sets))
 
 

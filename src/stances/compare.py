@@ -36,6 +36,8 @@ def parse_dyads(text: str) -> list[Dyad]:
             raise ValueError(
                 f"--dyads: '{part}' is not a dyad; write 'A->B' or 'A<->B', separated by commas"
             )
+    if not out:
+        raise ValueError("--dyads: no dyad given; write e.g. --dyads 'AFG->PAK,IND<->AFG'")
     return out
 
 

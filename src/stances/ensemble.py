@@ -128,6 +128,9 @@ def parse_vary(text: str) -> tuple[str, list[str]]:
         raise ValueError(
             f"--vary {text!r}: expected KEY=V1,V2,..., e.g. --vary parameters.kappa_observer=0.1,0.2"
         )
+    twice = sorted({v for v in items if items.count(v) > 1})
+    if twice:
+        raise ValueError(f"--vary {key.strip()}: {', '.join(twice)} listed twice")
     return key.strip(), items
 
 

@@ -28,11 +28,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.pos}: {self.where}: {self.message}"
-            if self.where
-            else f"{self.pos}: {self.message}"
-        )
+        # a command-line value's position already names its key: "--set KEY: message"
+        if self.where and not self.pos.file.endswith(f" {self.where}"):
+            return f"{self.pos}: {self.where}: {self.message}"
+        return f"{self.pos}: {self.message}"
 
 
 class ScenarioError(Exception):
