@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from stances import ScenarioError, load_scenario
 from stances.errors import Problem
@@ -48,3 +51,18 @@ def assert_at(problem: Problem, path: Path, text: str, needle: str, nth: int = 0
     assert problem.pos.file == str(path), str(problem)
     assert (problem.pos.line, problem.pos.col) == (line, col), str(problem)
     assert str(problem).startswith(f"{path}:{line}:{col}: ")
+
+
+def plain_yaml(text: str) -> Any:
+    """YAML text as plain JSON-like data, read without stances (dates become text)."""
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {str(k): fix(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        if isinstance(node, date):
+            return node.isoformat()
+        return node
+
+    return fix(YAML(typ="safe", pure=True).load(text))

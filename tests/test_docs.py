@@ -10,12 +10,11 @@ import importlib.util
 import json
 import re
 import shutil
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
+from helpers import plain_yaml
 
 import stances
 from stances.cli import main
@@ -72,21 +71,6 @@ def table_rows(text: str) -> list[list[str]]:
             break
     assert len(rows) >= 3, text
     return [[c.strip() for c in row.strip("|").split("|")] for row in rows[2:]]
-
-
-def plain_yaml(text: str) -> Any:
-    """YAML as JSON-like data (what an editor checks against the schema): dates become text."""
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {str(k): fix(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [fix(v) for v in node]
-        if isinstance(node, date):
-            return node.isoformat()
-        return node
-
-    return fix(YAML(typ="safe", pure=True).load(text))
 
 
 def squash(line: str) -> str:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_at, only_problem, position_of, problems_of, write
-from ruamel.yaml import YAML
+from helpers import assert_at, only_problem, plain_yaml, position_of, problems_of, write
 
 import stances
 from stances.cli import main
@@ -47,23 +46,7 @@ events:
 """
 
 
-def plain(text: str) -> dict:
-    """YAML text as plain data, read without stances (dates kept as text)."""
-    data = YAML(typ="safe", pure=True).load(text)
-
-    def fix(node):
-        if isinstance(node, dict):
-            return {str(k): fix(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [fix(v) for v in node]
-        if isinstance(node, date):
-            return node.isoformat()
-        return node
-
-    return fix(data)
-
-
-BASE_EVENTS = plain(BASE)["events"]
+BASE_EVENTS = plain_yaml(BASE)["events"]
 BASE_IDS = [e["id"] for e in BASE_EVENTS]
 
 
@@ -100,10 +83,10 @@ add:
   - {id: early-one, date: 2025-01-02, type: visit, actor: PAK, target: IND}
 """
     sc = load_scenario(child_of_base(tmp_path, text))
-    added = [e["id"] for e in plain(text)["add"]]
+    added = [e["id"] for e in plain_yaml(text)["add"]]
     assert [e.id for e in sc.events] == [*BASE_IDS, *added]
     assert sc.resolved["events"][: len(BASE_EVENTS)] == BASE_EVENTS
-    assert sc.resolved["events"][len(BASE_EVENTS) :] == plain(text)["add"]
+    assert sc.resolved["events"][len(BASE_EVENTS) :] == plain_yaml(text)["add"]
     assert sc.events[-1].date == date(2025, 1, 2)
 
 
@@ -230,7 +213,7 @@ relations:
 """
     sc = load_scenario(child_of_base(tmp_path, text))
     assert sc.title == "Child title"
-    assert sc.description == plain(BASE)["description"]
+    assert sc.description == plain_yaml(BASE)["description"]
     assert sc.seed == 9
     assert (sc.time.start, sc.time.end) == (date(2025, 1, 1), date(2025, 4, 15))
     assert sc.resolved["relations"] == {"IND -> PAK": -0.5, "AFG -> PAK": 0.1, "AFG -> IND": 0.3}
@@ -587,7 +570,7 @@ def test_shipped_what_if_asks_its_question_first(path):
 
 @pytest.mark.parametrize("path", WHAT_IFS, ids=lambda p: p.name)
 def test_shipped_what_if_extends_the_article(path):
-    data = plain(path.read_text(encoding="utf-8"))
+    data = plain_yaml(path.read_text(encoding="utf-8"))
     assert data["extends"] == "article.yaml"
     assert "events" not in data
     sc = load_scenario(path)
