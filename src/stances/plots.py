@@ -236,9 +236,12 @@ def relations_figure(result: Result) -> Figure:
     strip.tick_params(labelsize=7)
     strip.xaxis.set_major_formatter(mdates.ConciseDateFormatter(strip.xaxis.get_major_locator()))
     strip.set_xlim(x[0], x[-1])
+    strip.tick_params(labeltop=True, top=True)  # its own dates, next to its markers
+    strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     _event_strip(strip, events, x[0], x[-1])
     strip.set_xlabel(
-        "events, numbered in the order applied; the numbers above each panel are the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)",
+        "timeline of all events, on its own date axis, numbered by date; the numbers above each panel are "
+        "the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)",
         fontsize=8,
     )
     members = result.members
