@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -1127,13 +1127,7 @@ class Scenario:
             raise ValueError(str(exc)) from None
         resolved = copy.deepcopy(self.resolved)
         resolved.setdefault("parameters", {}).update(dict(overrides))
-        return _replace_fields(self, parameters=parameters, resolved=resolved)
-
-
-def _replace_fields(sc: Scenario, **changes: Any) -> Scenario:
-    from dataclasses import replace
-
-    return replace(sc, **changes)
+        return replace(self, parameters=parameters, resolved=resolved)
 
 
 ACTOR_ID = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
