@@ -229,3 +229,99 @@ def test_article_events_all_applied_once(article):
     sc = stances.load_scenario(stances.model.ARTICLE)
     applied = list(article.events.drop_duplicates("event")["event"])
     assert applied == [e.id for e in sc.events]
+
+
+# --------------------------------------------------------------------------------------------
+# The state's layout, events in some members only, and the event log's member totals
+
+
+def test_state_and_history_keep_the_member_axis_last_in_memory():
+    model = StanceModel(members=5)
+    for array, member_axis in ((model.R, 0), (model.B, 0), (model.history, 1)):
+        strides = np.abs(array.strides)
+        assert strides[member_axis] == array.itemsize  # one score across members: contiguous
+        assert strides[member_axis] == strides.min()
+    assert model.R.shape == (5, 4, 4)
+    assert model.history.shape == (model.n_steps + 1, 5, 4, 4)
+
+
+def test_member_last_allocates_any_axis_last():
+    from stances.dynamics import member_last
+
+    a = member_last((3, 7, 2, 5), axis=1)
+    assert a.shape == (3, 7, 2, 5)
+    assert a.strides[1] == a.itemsize
+    assert np.shares_memory(a, a.transpose(0, 2, 3, 1))
+
+
+UNCERTAIN_KAPPAS = {
+    "parameters.kappa_target": "{uniform: [0.1, 0.9]}",
+    "parameters.kappa_observer": "{uniform: [0.0, 0.5]}",
+}
+
+
+@pytest.mark.parametrize("event_id", ["paktika-strike", "border-retaliation", "beijing-trilateral"])
+def test_an_event_in_some_members_moves_them_exactly_as_in_all_and_leaves_the_rest(event_id):
+    """Applied in members 0, 2 and 5 only, an event changes those members exactly as applying
+    it in every member does (per-member coefficients included) and no other member at all."""
+    spec = stances.load_scenario(stances.model.ARTICLE, UNCERTAIN_KAPPAS)
+    event = next(e for e in spec.events if e.id == event_id)
+    mask = np.array([True, False, True, False, False, True])
+    some, every = (StanceModel(spec, members=6, rng=3, collect=False) for _ in range(2))
+    assert not np.all(some.coefficients.kappa_target == some.coefficients.kappa_target[0])
+    before = some.R.copy()
+    changes = some.apply(event, members=mask)
+    every.apply(event)
+    np.testing.assert_array_equal(some.R[mask], every.R[mask])
+    np.testing.assert_array_equal(some.R[~mask], before[~mask])
+    assert not np.array_equal(some.R[mask], before[mask])
+    assert changes.after.shape == (3, len(changes.rows))  # one row per member where it happened
+    (logged,) = some.applied
+    assert logged.tally.count == 3
+    np.testing.assert_allclose(
+        logged.tally.mean(logged.tally.after),
+        every.R[mask][:, changes.rows, changes.cols].mean(axis=0),
+        rtol=0,
+        atol=2.0**-31,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=3, max_size=3),
+        min_size=1,
+        max_size=40,
+    ),
+    cuts=st.lists(st.integers(0, 40), max_size=5),
+)
+def test_member_totals_add_up_exactly_whatever_the_batches(values, cuts):
+    """The log's totals of a run split into batches at any points equal those of the whole
+    run to the last bit, and their mean is the float mean to within the fixed point."""
+    from stances.dynamics import Changes
+    from stances.results import FIXED_POINT, Tally
+
+    before = np.array(values)
+    after = -before[:, ::-1]
+    strength = before[:, 0] * 10.0
+    bounds = sorted({0, len(before), *(c for c in cuts if c < len(before))})
+
+    def tally(part: slice) -> Tally:
+        cells = np.arange(3)
+        return Tally.of(Changes(cells, cells, before[part], after[part]), strength[part])
+
+    whole = tally(slice(None))
+    pieces = [tally(slice(a, b)) for a, b in itertools.pairwise(bounds)]
+    summed = pieces[0]
+    for piece in pieces[1:]:
+        summed = summed + piece
+    assert summed.count == whole.count == len(before)
+    np.testing.assert_array_equal(summed.before, whole.before)
+    np.testing.assert_array_equal(summed.after, whole.after)
+    assert summed.strength == whole.strength
+    tolerance = 1.0 / FIXED_POINT
+    np.testing.assert_allclose(
+        whole.mean(whole.before), before.mean(axis=0), rtol=0, atol=tolerance
+    )
+    np.testing.assert_allclose(whole.mean(whole.after), after.mean(axis=0), rtol=0, atol=tolerance)
+    assert abs(whole.mean(whole.strength) - strength.mean()) <= 10 * tolerance

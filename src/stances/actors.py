@@ -60,10 +60,10 @@ class Stakes:
 
     def values(self, R: np.ndarray) -> np.ndarray:
         """The value each interest looks at, shape (K, T)."""
-        flat = R.reshape(R.shape[0], -1)
-        out = flat[:, self.plus].copy()
+        out = R[:, self.plus // self.n, self.plus % self.n]
         has_minus = self.minus >= 0
-        out[:, has_minus] -= flat[:, self.minus[has_minus]]
+        minus = self.minus[has_minus]
+        out[:, has_minus] -= R[:, minus // self.n, minus % self.n]
         return out
 
     def of_values(self, values: np.ndarray) -> np.ndarray:

@@ -1,7 +1,10 @@
 """The update rules, on numpy arrays. No I/O, no Mesa.
 
 State: ``R`` of shape (K, N, N): K ensemble members, N actors. ``R[k, i, j]`` is how actor i
-regards actor j in member k, in [-1, 1]; the diagonal is unused and stays 0.
+regards actor j in member k, in [-1, 1]; the diagonal is unused and stays 0. Every function
+here works whatever the memory layout of R; the model keeps the member axis last in memory
+(``member_last``), so that an event, which reads and writes a few scores in every member,
+touches a few contiguous runs of memory instead of one value per member everywhere.
 
 An event of Goldstein weight g in [-10, 10] and intensity w >= 0 has strength s = w * g / 10.
 Every score moves by a *saturating* step: a move of rate r in [-1, 1] on a score x gives
@@ -14,8 +17,9 @@ than once by the same event (an observer of a meeting of three) takes its moves 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -40,6 +44,11 @@ class Coefficients:
     kappa_observer: float | np.ndarray = 0.15
     kappa_parties: float | np.ndarray = 0.4
     kappa_credit: float | np.ndarray = 0.3
+
+    def of_members(self, members: np.ndarray) -> Coefficients:
+        """The coefficients of some members only (`members`: bool (K,) or indices)."""
+        values = [getattr(self, f.name) for f in fields(self)]
+        return Coefficients(*(v[members] if np.ndim(v) else v for v in values))
 
 
 @dataclass(frozen=True)
@@ -81,23 +90,46 @@ class Changes:
         return self.after - self.before
 
 
-def saturating_move(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
+def saturating_move(x: np.ndarray, rate: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Move scores x toward +1 (rate > 0) or -1 (rate < 0) by |rate| of the remaining room.
 
-    rate is clipped to [-1, 1], so the result stays in [-1, 1] whenever x does.
+    rate is clipped to [-1, 1], so the result stays in [-1, 1] whenever x does. out: where
+    to write the result (may be x itself), shaped like x and rate broadcast together.
     """
-    r = np.clip(rate, -1.0, 1.0)
-    return x + np.where(r > 0, r * (1.0 - x), r * (1.0 + x))
+    r = np.maximum(rate, -1.0)
+    np.minimum(r, 1.0, out=r)
+    # x + r (1 - x) for r > 0 and x + r (1 + x) for r < 0 are both x (1 - |r|) + r
+    keep = np.abs(r)
+    np.subtract(1.0, keep, out=keep)
+    out = np.multiply(x, keep, out=out)
+    out += r
+    return out
 
 
-# A move: scores R[:, rows, col] take a saturating step of the given rate (shape (K, len(rows))).
+def member_last(shape: tuple[int, ...], axis: int) -> np.ndarray:
+    """An uninitialised float array of `shape` whose `axis` (the member axis) is last in
+    memory: the K values of one score are contiguous."""
+    order = [i for i in range(len(shape)) if i != axis] + [axis]
+    return np.empty([shape[i] for i in order]).transpose(np.argsort(order))
+
+
+def _by_cell(R: np.ndarray) -> np.ndarray:
+    """R (K, N, N) seen as (N, N, K): a view, contiguous when R is member-last."""
+    return np.moveaxis(R, 0, -1)
+
+
+# A move: scores R[:, rows, col] take a saturating step of the given rate, shape (len(rows), K),
+# or (1, K) when every row takes the same rate.
 _Move = tuple[np.ndarray, int, np.ndarray]
 
 
+@functools.lru_cache(maxsize=1024)
 def _observers(n: int, participants: tuple[int, ...]) -> np.ndarray:
     mask = np.ones(n, dtype=bool)
     mask[list(participants)] = False
-    return np.flatnonzero(mask)
+    observers = np.flatnonzero(mask)
+    observers.flags.writeable = False  # shared by every call: cached
+    return observers
 
 
 _Pick = Callable[[np.ndarray, int], np.ndarray]
@@ -114,10 +146,10 @@ def _directed_moves(
     one = np.ones(1, dtype=np.intp)
     watching = pick(obs, a)
     return [
-        (pick(one * b, a), a, (c.kappa_target * s)[:, None]),
-        (pick(one * a, b), b, (c.kappa_actor * s)[:, None]),
+        (pick(one * b, a), a, (c.kappa_target * s)[None]),
+        (pick(one * a, b), b, (c.kappa_actor * s)[None]),
         # helping my friend raises my view of you; attacking my friend lowers it
-        (watching, a, (c.kappa_observer * s)[:, None] * R[:, watching, b]),
+        (watching, a, c.kappa_observer * s * _by_cell(R)[watching, b]),
     ]
 
 
@@ -125,11 +157,12 @@ def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, o
     """A joint act of parties p and q: both directions move, observers judge each by the other."""
     one = np.ones(1, dtype=np.intp)
     of_p, of_q = pick(obs, p), pick(obs, q)
+    by_cell = _by_cell(R)
     return [
-        (pick(one * p, q), q, (c.kappa_parties * s)[:, None]),
-        (pick(one * q, p), p, (c.kappa_parties * s)[:, None]),
-        (of_p, p, (c.kappa_observer * s)[:, None] * R[:, of_p, q]),
-        (of_q, q, (c.kappa_observer * s)[:, None] * R[:, of_q, p]),
+        (pick(one * p, q), q, (c.kappa_parties * s)[None]),
+        (pick(one * q, p), p, (c.kappa_parties * s)[None]),
+        (of_p, p, c.kappa_observer * s * by_cell[of_p, q]),
+        (of_q, q, c.kappa_observer * s * by_cell[of_q, p]),
     ]
 
 
@@ -137,8 +170,8 @@ def moves_for(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everythin
     """Every saturating move the act causes, all rates computed from the state R.
 
     pick(rows, col) keeps the rows of column col worth working out (default: all); a rate is
-    worked out only for the cells kept. A move's rate has one column per row kept, except the
-    single-cell moves of target, actor and parties, whose rate has one column (it broadcasts).
+    worked out only for the cells kept. A move's rate has one row of K per row kept, except the
+    single-cell moves of target, actor and parties, whose rate has one row (it broadcasts).
     """
     s = np.asarray(act.strength, dtype=float)
     obs = _observers(R.shape[1], act.participants)
@@ -159,7 +192,7 @@ def moves_for(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everythin
     if act.form is Form.MEDIATION:
         p, q = act.others
         one = np.ones(1, dtype=np.intp)
-        credit = (c.kappa_credit * s)[:, None]
+        credit = (c.kappa_credit * s)[None]
         return [
             *_pair_moves(R, p, q, s, c, obs, pick),
             (pick(one * p, a), a, credit),
@@ -191,33 +224,49 @@ def changes_of(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everythi
     prediction that looks at a few scores costs little. Cost grows with the number of cells
     touched (about 2N for a directed event), not with N².
     """
-    n = R.shape[1]
-    moves = moves_for(R, act, c, pick)
-    ids, rates = [], []
-    for rows, col, rate in moves:
-        if len(rows):
-            ids.append(rows * n + col)
-            rates.append(rate)
-    if not ids:
-        empty = np.empty((R.shape[0], 0))
+    k, n = R.shape[0], R.shape[1]
+    moves = [move for move in moves_for(R, act, c, pick) if len(move[0])]
+    if not moves:
+        empty = np.empty((k, 0))
         return Changes(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), empty, empty)
-    unique, first = np.unique(np.concatenate(ids), return_index=True)
-    order = np.argsort(first, kind="stable")
-    cells = unique[order]  # each cell once, in the order first touched
-    position = np.empty_like(order)
-    position[order] = np.arange(len(order))  # unique cell -> its place in `cells`
+    # worked out cell by cell: (cells, K) arrays, each row one score in every member
+    ids = np.concatenate([rows * n + col for rows, col, _ in moves])
+    rates = np.concatenate([np.broadcast_to(rate, (len(rows), k)) for rows, _, rate in moves])
+    cells, place, turn = _cells_in_turn(tuple(ids.tolist()))
     rows, cols = np.divmod(cells, n)
-    before = R[:, rows, cols]
-    after = before.copy()
-    for cell_ids, rate in zip(ids, rates, strict=True):
-        idx = position[np.searchsorted(unique, cell_ids)]
-        after[:, idx] = saturating_move(after[:, idx], rate)
-    return Changes(rows, cols, before, after)
+    before = _by_cell(R)[rows, cols]
+    if len(cells) == len(ids):  # each cell moved once: the cells are the ids, in order
+        return Changes(rows, cols, before.T, saturating_move(before, rates).T)
+    # every cell's first move (in the order the cells were first touched), then the second, ...
+    after = saturating_move(before, rates[turn == 0])
+    for t in range(1, int(turn.max()) + 1):
+        now = turn == t
+        after[place[now]] = saturating_move(after[place[now]], rates[now])
+    return Changes(rows, cols, before.T, after.T)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cells_in_turn(ids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a list of (possibly repeated) cell ids: each cell once, in the order first touched;
+    where each id sits in that list; and how many times its cell was touched before it.
+    Cached: an event type, actor and target give the same list every time."""
+    cells = list(dict.fromkeys(ids))
+    at = {cell: m for m, cell in enumerate(cells)}
+    place = [at[cell] for cell in ids]
+    seen: dict[int, int] = {}
+    turn = []
+    for cell in ids:
+        turn.append(seen.get(cell, 0))
+        seen[cell] = turn[-1] + 1
+    arrays = tuple(np.array(a, dtype=np.intp) for a in (cells, place, turn))
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 def apply_changes(R: np.ndarray, changes: Changes) -> None:
     """Write the changes into R in place."""
-    R[:, changes.rows, changes.cols] = changes.after
+    _by_cell(R)[changes.rows, changes.cols] = changes.after.T
 
 
 def apply_act(R: np.ndarray, act: Act, c: Coefficients) -> Changes:
@@ -232,17 +281,36 @@ def decay_factor(step_days: float | np.ndarray, half_life_days: float) -> float 
     return np.exp2(-np.asarray(step_days, dtype=float) / half_life_days)
 
 
+@dataclass(frozen=True)
+class Decay:
+    """Relaxation toward the baseline B over one step: R <- B + (R - B) f, in place.
+
+    Written R <- f R + (1 - f) B with (1 - f) B worked out once, so a step makes two passes
+    over the state instead of three. factor: f in (0, 1], shape (K, 1, 1) or a scalar.
+    """
+
+    factor: float | np.ndarray
+    pull: np.ndarray
+
+    @classmethod
+    def toward(cls, B: np.ndarray, factor: float | np.ndarray) -> Decay:
+        """The decay toward B (K, N, N) by factor f, a scalar or one value per member (K,)."""
+        f = np.asarray(factor, dtype=float)
+        if f.ndim:
+            f = f[:, None, None]
+        return cls(f, B * (1.0 - f))
+
+    def __call__(self, R: np.ndarray) -> None:
+        R *= self.factor
+        R += self.pull
+
+
 def decay(R: np.ndarray, B: np.ndarray, factor: float | np.ndarray) -> None:
     """Relax R toward the baseline B in place: R <- B + (R - B) * factor.
 
     factor is a scalar or one value per member, shape (K,).
     """
-    f = np.asarray(factor, dtype=float)
-    if f.ndim:
-        f = f[:, None, None]
-    R -= B
-    R *= f
-    R += B
+    Decay.toward(B, factor)(R)
 
 
 def jitter(R: np.ndarray, sd: np.ndarray, eps: np.ndarray) -> None:

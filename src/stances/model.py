@@ -10,7 +10,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 from stances import dynamics
 from stances.actors import Actor, make_policy
 from stances.catalogue import Form, named_types
-from stances.results import Result
+from stances.results import Result, Tally
 from stances.sampling import draw, member_rngs
 from stances.scenario import Event, Scenario, load_scenario
 from stances.timegrid import step_lengths
@@ -36,22 +36,25 @@ class Applied:
     """An event as it happened: in which step, from where, in which members, what it changed.
 
     origin: 'scripted' (from the file), 'decided' (an actor's choice) or 'refused' (a party's
-    refusal of a proposed action). members: bool (K,), where it happened. utility: the
-    decider's utility per member; alternatives: the best other actions (label, utility) of the
-    first member that took it. order: its place within the step, the same in every member and
-    every batch (scripted: (0, file index); decided: (1, turn, round, candidate, ...)).
+    refusal of a proposed action). rows, cols: the cells it changed; members: bool (K,), where
+    it happened; tally: its changes and strength summed over those members (the per-member
+    changes are returned by ``StanceModel.apply``, not kept). utility: the decider's utility
+    per member; alternatives: the best other actions (label, utility) of the first member that
+    took it. order: its place within the step, the same in every member and every batch
+    (scripted: (0, file index); decided: (1, turn, round, candidate, ...)).
     """
 
     step: int
     event: Event
     origin: str
-    changes: dynamics.Changes
+    rows: np.ndarray
+    cols: np.ndarray
     members: np.ndarray
+    tally: Tally
     utility: np.ndarray | None = None
     alternatives: tuple[tuple[str, float], ...] = ()
     order: tuple[int, ...] = ()
     date: date | None = None
-    strength: np.ndarray | None = None
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -103,10 +106,6 @@ class StanceModel(mesa.Model):
         self.draws = draw(spec, self.member_rngs)
         values = self.draws.parameters
         self.coefficients = dynamics.Coefficients(*(values[name] for name in KAPPAS))
-        lengths = np.array(step_lengths(self.dates))
-        self.decay_factors = dynamics.decay_factor(
-            lengths[:, None], values["memory_half_life"][None, :]
-        )
         self.noise = values["noise"]
         self.balance_rate = values["balance_rate"]
         self.homophily = values["homophily"]
@@ -117,10 +116,13 @@ class StanceModel(mesa.Model):
         )
         self.X = np.repeat(start[None], members, axis=0)  # positions (K, I, N) in [0, 1]
         self.X0 = self.X.copy()  # each actor's own anchor, x(0), moved only by its own shifts
-        self.R = self.draws.initial.copy()
-        self.B = self.draws.baseline
         n = len(spec.actor_ids)
-        self.history = np.empty((self.n_steps + 1, members, n, n))
+        self.R = dynamics.member_last((members, n, n), axis=0)
+        self.R[:] = self.draws.initial
+        self.B = dynamics.member_last((members, n, n), axis=0)
+        self.B[:] = self.draws.baseline
+        self._decays = self._decay_per_step(values["memory_half_life"])
+        self.history = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
         self.history[0] = self.R
         self.positions = np.empty((self.n_steps + 1, *self.X.shape))
         self.positions[0] = self.X
@@ -140,6 +142,15 @@ class StanceModel(mesa.Model):
         if collect:
             self.datacollector.collect(self)
         self.running = self.n_steps > 0
+
+    def _decay_per_step(self, half_life: np.ndarray) -> list[dynamics.Decay]:
+        """The decay of each step (one per distinct step length, shared)."""
+        lengths = step_lengths(self.dates)
+        decays = {
+            days: dynamics.Decay.toward(self.B, dynamics.decay_factor(days, half_life))
+            for days in set(lengths)
+        }
+        return [decays[days] for days in lengths]
 
     def _reporters(self) -> dict[str, dict]:
         ids = self.spec.actor_ids
@@ -218,7 +229,8 @@ class StanceModel(mesa.Model):
     ) -> dynamics.Changes:
         """Apply one event now, in every member or only in `members` (bool, (K,)), and log it.
 
-        strength: per member (default: the event's own strength in every member).
+        strength: per member (default: the event's own strength in every member). Returns the
+        changes in the members where it happened (one row of before/after per such member).
         """
         mask = np.ones(self.members, dtype=bool) if members is None else members
         index = self.spec.index
@@ -228,21 +240,27 @@ class StanceModel(mesa.Model):
             tuple(index(o) for o in event.others),
             event.strength if strength is None else strength,
         )
-        act.strength[~mask] = 0.0
-        changes = dynamics.apply_act(self.R, act, self.coefficients)
+        if mask.all():
+            changes = dynamics.apply_act(self.R, act, self.coefficients)
+        else:  # the same arithmetic on the members where it happens only
+            part = self.R[mask]
+            act = replace(act, strength=act.strength[mask])
+            changes = dynamics.apply_act(part, act, self.coefficients.of_members(mask))
+            self.R[mask] = part
         self._shift_positions(event, mask)
         self.applied.append(
             Applied(
-                self.step_index + 1,
-                event,
-                origin,
-                changes,
-                mask.copy(),
-                utility,
-                tuple(alternatives),
-                order,
-                when or event.date,
-                act.strength.copy(),
+                step=self.step_index + 1,
+                event=event,
+                origin=origin,
+                rows=changes.rows,
+                cols=changes.cols,
+                members=mask.copy(),
+                tally=Tally.of(changes, act.strength, None if utility is None else utility[mask]),
+                utility=utility,
+                alternatives=tuple(alternatives),
+                order=order,
+                date=when or event.date,
             )
         )
         return changes
@@ -305,7 +323,7 @@ class StanceModel(mesa.Model):
         self._apply_scripted(k)
         self.turn = 0
         self.agents.shuffle_do("step")
-        dynamics.decay(self.R, self.B, self.decay_factors[k - 1])
+        self._decays[k - 1](self.R)
         if (self.balance_rate > 0).any():
             dynamics.balance_drift(self.R, self.balance_rate)
         self._homophily()

@@ -8,7 +8,7 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import metadata
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from stances.dynamics import Changes
     from stances.model import StanceModel
     from stances.scenario import Event, Scenario
 
@@ -427,13 +428,72 @@ def _has_pyarrow() -> bool:
     return True
 
 
+FIXED_POINT = 2.0**32  # member totals are kept in units of 2**-32 (about 2.3e-10)
+
+
+def fixed_total(values: np.ndarray) -> np.ndarray:
+    """The sum over members of `values` (K, ...), along axis 0.
+
+    Exact: each value is cut to a multiple of 2**-32 and the multiples are added as int64,
+    so the totals of the batches of a run add up to the same number in any grouping (a float
+    sum would depend on the grouping in its last bits). The sum of |values| must stay below
+    2**31: two billion members at scores in [-1, 1], two hundred million at strengths <= 10.
+    """
+    by_member = np.moveaxis(values, 0, -1)  # members last: contiguous for the model's state
+    units = np.empty(by_member.shape, dtype=np.int64)
+    np.multiply(by_member, FIXED_POINT, out=units, casting="unsafe")  # truncates toward 0
+    return units.sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One applied event summed over the members where it happened (see ``fixed_total``):
+    O(cells) to keep whatever the number of members, and exact to add across batches.
+
+    count: members where it happened; before, after: int64 (M,) totals of the scores of the
+    M cells it touched; strength: total strength; utility: total utility (decided events).
+    """
+
+    count: int
+    before: np.ndarray
+    after: np.ndarray
+    strength: np.int64
+    utility: np.int64 | None
+
+    @classmethod
+    def of(cls, changes: Changes, strength: np.ndarray, utility: np.ndarray | None = None) -> Tally:
+        """Sum an event's changes (k, M), strengths (k,) and utilities (k,) over the k members
+        where it happened."""
+        return cls(
+            len(strength),
+            fixed_total(changes.before),
+            fixed_total(changes.after),
+            fixed_total(strength),
+            None if utility is None else fixed_total(utility),
+        )
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            self.count + other.count,
+            self.before + other.before,
+            self.after + other.after,
+            self.strength + other.strength,
+            None if self.utility is None else self.utility + other.utility,
+        )
+
+    def mean(self, total: np.ndarray | np.int64 | None) -> np.ndarray | float:
+        """A total as a mean over the members where the event happened (NaN for None)."""
+        if total is None or self.count == 0:
+            return np.nan
+        return total / FIXED_POINT / self.count
+
+
 @dataclass
 class Record:
     """One applied event across the members of a batch.
 
-    before, after: (k, M) scores of the M cells (rows, cols) it touched; members: bool (k,),
-    where it happened; strength: (k,) per member (0 where it did not happen); utility: (k,) for
-    decided events; alternatives: of the first member that took it.
+    rows, cols: the M cells it touched; tally: its member totals; alternatives: the best other
+    actions of the first member that took it (decided events).
     """
 
     step: int
@@ -443,11 +503,7 @@ class Record:
     date: date
     rows: np.ndarray
     cols: np.ndarray
-    before: np.ndarray
-    after: np.ndarray
-    members: np.ndarray
-    strength: np.ndarray
-    utility: np.ndarray | None
+    tally: Tally
     alternatives: tuple[tuple[str, float], ...]
 
     @property
@@ -470,21 +526,7 @@ class Chunk:
 def chunk_of(model: StanceModel) -> Chunk:
     """A model's output as a Chunk."""
     records = [
-        Record(
-            a.step,
-            a.order,
-            a.event,
-            a.origin,
-            a.date,
-            a.changes.rows,
-            a.changes.cols,
-            a.changes.before,
-            a.changes.after,
-            a.members,
-            a.strength,
-            a.utility,
-            a.alternatives,
-        )
+        Record(a.step, a.order, a.event, a.origin, a.date, a.rows, a.cols, a.tally, a.alternatives)
         for a in model.applied
     ]
     steps = model.step_index
@@ -511,35 +553,13 @@ def merge_chunks(chunks: list[Chunk]) -> Chunk:
             c.first, c.history, sorted(c.records, key=lambda r: r.key), c.draws, c.positions
         )
     history = np.concatenate([c.history for c in chunks], axis=1)
-    sizes = [c.history.shape[1] for c in chunks]
-    offsets = np.cumsum([0, *sizes])
-    total = int(offsets[-1])
     merged: dict[tuple, Record] = {}
-    for c, offset, size in zip(chunks, offsets, sizes, strict=False):
+    for c in chunks:
         for r in c.records:
-            if r.key not in merged:  # the earliest batch holding it gives its first member
-                m = len(r.rows)
-                merged[r.key] = Record(
-                    r.step,
-                    r.order,
-                    r.event,
-                    r.origin,
-                    r.date,
-                    r.rows,
-                    r.cols,
-                    np.full((total, m), np.nan),
-                    np.full((total, m), np.nan),
-                    np.zeros(total, dtype=bool),
-                    np.zeros(total),
-                    None if r.utility is None else np.full(total, np.nan),
-                    r.alternatives,
-                )
-            out = merged[r.key]
-            span = slice(offset, offset + size)
-            out.before[span], out.after[span] = r.before, r.after
-            out.members[span], out.strength[span] = r.members, r.strength
-            if r.utility is not None and out.utility is not None:
-                out.utility[span] = r.utility
+            if r.key in merged:  # the earliest batch holding it gave its first member
+                merged[r.key] = replace(merged[r.key], tally=merged[r.key].tally + r.tally)
+            else:
+                merged[r.key] = r
     draws = {label: np.concatenate([c.draws[label] for c in chunks]) for label in chunks[0].draws}
     positions = np.concatenate([c.positions for c in chunks], axis=1)
     return Chunk(chunks[0].first, history, [merged[k] for k in sorted(merged)], draws, positions)
@@ -549,13 +569,12 @@ def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:
     """One row per record and touched score: the member means where the event happened."""
     rows = []
     for r in records:
-        where = r.members
-        ev = r.event
-        before, after = r.before[where].mean(axis=0), r.after[where].mean(axis=0)
-        strength = float(r.strength[where].mean())
+        ev, tally = r.event, r.tally
+        before, after = tally.mean(tally.before), tally.mean(tally.after)
+        strength = float(tally.mean(tally.strength))
         weight = ev.type.goldstein
         intensity = strength * 10.0 / weight if weight else ev.intensity
-        utility = float(r.utility[where].mean()) if r.utility is not None else np.nan
+        utility = float(tally.mean(tally.utility))
         alternatives = "; ".join(f"{label} {u:+.3f}" for label, u in r.alternatives)
         for m, (i, j) in enumerate(zip(r.rows.tolist(), r.cols.tolist(), strict=True)):
             rows.append(
@@ -564,7 +583,7 @@ def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:
                     "date": r.date.isoformat(),
                     "event": ev.id,
                     "origin": r.origin,
-                    "members": int(where.sum()),
+                    "members": tally.count,
                     "type": ev.type.name,
                     "cameo": ev.type.cameo,
                     "goldstein": weight,
