@@ -286,6 +286,17 @@ def test_an_event_in_some_members_moves_them_exactly_as_in_all_and_leaves_the_re
     )
 
 
+def test_an_event_in_no_member_changes_nothing_and_is_logged_without_means():
+    model = StanceModel(members=3, collect=False)
+    before = model.R.copy()
+    changes = model.apply(model.spec.events[0], members=np.zeros(3, dtype=bool))
+    assert changes.after.shape == (0, len(changes.rows))
+    np.testing.assert_array_equal(model.R, before)
+    rows = model.result().events
+    assert (rows["members"] == 0).all()
+    assert rows[["before", "after", "change", "strength"]].isna().all().all()
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(

@@ -483,8 +483,10 @@ class Tally:
 
     def mean(self, total: np.ndarray | np.int64 | None) -> np.ndarray | float:
         """A total as a mean over the members where the event happened (NaN for None)."""
-        if total is None or self.count == 0:
+        if total is None:
             return np.nan
+        if self.count == 0:
+            return np.full(np.shape(total), np.nan)
         return total / FIXED_POINT / self.count
 
 
