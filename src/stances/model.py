@@ -76,7 +76,7 @@ class StanceModel(mesa.Model):
     Attributes:
         R: scores, shape (K, N, N), in [-1, 1]; R[k, i, j] is how actor i regards actor j.
         history: R at every step boundary, shape (steps + 1, K, N, N).
-        applied: every event applied so far, with the changes it made.
+        applied: every event applied so far: where, and what it changed (member totals).
     """
 
     def __init__(
