@@ -270,27 +270,27 @@ def test_an_event_in_some_members_moves_them_exactly_as_in_all_and_leaves_the_re
     some, every = (StanceModel(spec, members=6, rng=3, collect=False) for _ in range(2))
     assert not np.all(some.coefficients.kappa_target == some.coefficients.kappa_target[0])
     before = some.R.copy()
-    changes = some.apply(event, members=mask)
+    logged = some.apply(event, members=mask)
     every.apply(event)
     np.testing.assert_array_equal(some.R[mask], every.R[mask])
     np.testing.assert_array_equal(some.R[~mask], before[~mask])
     assert not np.array_equal(some.R[mask], before[mask])
-    assert changes.after.shape == (3, len(changes.rows))  # one row per member where it happened
-    (logged,) = some.applied
+    assert some.applied == [logged]
     assert logged.tally.count == 3
-    np.testing.assert_allclose(
-        logged.tally.mean(logged.tally.after),
-        every.R[mask][:, changes.rows, changes.cols].mean(axis=0),
-        rtol=0,
-        atol=2.0**-31,
-    )
+    for total, state in ((logged.tally.before, before), (logged.tally.after, every.R)):
+        np.testing.assert_allclose(
+            logged.tally.mean(total),
+            state[mask][:, logged.rows, logged.cols].mean(axis=0),
+            rtol=0,
+            atol=2.0**-31,
+        )
 
 
 def test_an_event_in_no_member_changes_nothing_and_is_logged_without_means():
     model = StanceModel(members=3, collect=False)
     before = model.R.copy()
-    changes = model.apply(model.spec.events[0], members=np.zeros(3, dtype=bool))
-    assert changes.after.shape == (0, len(changes.rows))
+    logged = model.apply(model.spec.events[0], members=np.zeros(3, dtype=bool))
+    assert logged.tally.count == 0 and not logged.members.any()
     np.testing.assert_array_equal(model.R, before)
     rows = model.result().events
     assert (rows["members"] == 0).all()

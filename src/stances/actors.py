@@ -53,7 +53,7 @@ class Stakes:
         self.weight = np.array([i.weight for i in interests], dtype=float)
         self.side = np.array([SIDES[i.side] for i in interests], dtype=int)
         self.cells = np.unique(np.concatenate([self.plus, self.minus[self.minus >= 0]]))
-        self.pick = dynamics.picker(self.cells, n)  # predictions work out only these cells
+        self.only = tuple(self.cells.tolist())  # predictions work out only these cells
 
     def __bool__(self) -> bool:
         return bool(self.plus.size)
@@ -214,7 +214,7 @@ class Reactive(Policy):
         for c, cand in enumerate(self.candidates):
             act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
             # only the scores the actor cares about: exact, and cheap
-            changes = dynamics.changes_of(R, act, model.coefficients, actor.stakes.pick)
+            changes = dynamics.changes_of(R, act, model.coefficients, actor.stakes.only)
             out[:, c] = now - actor.stakes.discomfort_after(values, changes) - cand.cost
         return out
 

@@ -18,7 +18,8 @@ than once by the same event (an observer of a meeting of three) takes its moves 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import math
+import threading
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -45,10 +46,30 @@ class Coefficients:
     kappa_parties: float | np.ndarray = 0.4
     kappa_credit: float | np.ndarray = 0.3
 
+    @functools.cached_property
+    def matrix(self) -> np.ndarray:
+        """The coefficients as rows, in field order: shape (5, K), or (5, 1) when every one
+        is a single number."""
+        values = [
+            np.atleast_1d(np.asarray(getattr(self, f.name), dtype=float)) for f in fields(self)
+        ]
+        width = max(len(v) for v in values)
+        return np.stack([np.broadcast_to(v, (width,)) for v in values])
+
+    @functools.cached_property
+    def bound(self) -> float:
+        """A bound on every coefficient's magnitude: the largest, over every member (of the
+        whole ensemble, for coefficients taken ``of_members``)."""
+        return float(np.abs(self.matrix).max())
+
     def of_members(self, members: np.ndarray) -> Coefficients:
         """The coefficients of some members only (`members`: bool (K,) or indices)."""
-        values = [getattr(self, f.name) for f in fields(self)]
-        return Coefficients(*(v[members] if np.ndim(v) else v for v in values))
+        if self.matrix.shape[1] == 1:
+            return self  # the same numbers in every member
+        matrix = self.matrix[:, members]
+        part = Coefficients(*matrix)
+        part.__dict__.update(matrix=matrix, bound=self.bound)  # known already: not worked out again
+        return part
 
 
 @dataclass(frozen=True)
@@ -90,20 +111,14 @@ class Changes:
         return self.after - self.before
 
 
-def saturating_move(x: np.ndarray, rate: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def saturating_move(x: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Move scores x toward +1 (rate > 0) or -1 (rate < 0) by |rate| of the remaining room.
 
-    rate is clipped to [-1, 1], so the result stays in [-1, 1] whenever x does. out: where
-    to write the result (may be x itself), shaped like x and rate broadcast together.
+    rate is clipped to [-1, 1], so the result stays in [-1, 1] whenever x does. Returns a new
+    array shaped like x and rate broadcast together.
     """
-    r = np.maximum(rate, -1.0)
-    np.minimum(r, 1.0, out=r)
-    # x + r (1 - x) for r > 0 and x + r (1 + x) for r < 0 are both x (1 - |r|) + r
-    keep = np.abs(r)
-    np.subtract(1.0, keep, out=keep)
-    out = np.multiply(x, keep, out=out)
-    out += r
-    return out
+    r = np.clip(np.broadcast_arrays(x, rate)[1], -1.0, 1.0)
+    return _move_clipped(x, r)
 
 
 def member_last(shape: tuple[int, ...], axis: int) -> np.ndarray:
@@ -115,153 +130,219 @@ def member_last(shape: tuple[int, ...], axis: int) -> np.ndarray:
 
 def _by_cell(R: np.ndarray) -> np.ndarray:
     """R (K, N, N) seen as (N, N, K): a view, contiguous when R is member-last."""
-    return np.moveaxis(R, 0, -1)
+    return R.transpose(1, 2, 0)
 
 
-# A move: scores R[:, rows, col] take a saturating step of the given rate, shape (len(rows), K),
-# or (1, K) when every row takes the same rate.
-_Move = tuple[np.ndarray, int, np.ndarray]
+class Scratch:
+    """Working memory for events, kept from one event to the next.
+
+    An event at K = 10,000 members works on a few hundred kB. Taken fresh each time, that
+    memory often comes straight from the operating system, page by page, and on the machines
+    we measured that costs more than the arithmetic (docs/performance.md). Models use the
+    Scratch of their thread (``of_this_thread``), so that memory stays warm from one model to
+    the next. An array taken under a name is valid until the next take under the same name.
+    """
+
+    _threads = threading.local()
+
+    def __init__(self) -> None:
+        self._memory: dict[tuple[str, type], np.ndarray] = {}
+
+    @classmethod
+    def of_this_thread(cls) -> Scratch:
+        """The Scratch shared by everything running in the calling thread."""
+        if not hasattr(cls._threads, "scratch"):
+            cls._threads.scratch = cls()
+        return cls._threads.scratch
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """An uninitialised C-contiguous array of `shape` (its memory reused when it fits)."""
+        size = math.prod(shape)
+        memory = self._memory.get((name, dtype))
+        if memory is None or memory.size < size:
+            memory = self._memory[name, dtype] = np.empty(size, dtype)
+        return memory[:size].reshape(shape)
 
 
-@functools.lru_cache(maxsize=1024)
-def _observers(n: int, participants: tuple[int, ...]) -> np.ndarray:
-    mask = np.ones(n, dtype=bool)
-    mask[list(participants)] = False
-    observers = np.flatnonzero(mask)
-    observers.flags.writeable = False  # shared by every call: cached
-    return observers
+# The coefficient each move's rate uses: rows of ``Coefficients.matrix``.
+TARGET, ACTOR, OBSERVER, PARTIES, CREDIT = range(5)
 
 
-_Pick = Callable[[np.ndarray, int], np.ndarray]
+@dataclass(frozen=True)
+class Plan:
+    """Every saturating move of one act layout (form, actor, others, N), worked out once.
+
+    Cells are flat ids, row * N + col (``rows`` and ``cols`` give them apart). Moves are listed parties first, then observers; move m
+    has rate coefficient[kinds[m]] * s, and an observer move's rate is further multiplied by
+    the observer's view of the other side, the score ``signs[m - direct]``. Each cell changed
+    appears once in ``cells``, in the order first touched. A cell touched more than once (an
+    observer of a meeting of three) takes its moves in turn: first the moves ``first`` (one
+    per cell, in cell order; None when every cell moves once), then for each later turn t the
+    moves ``later[t][0]`` on the cells at ``later[t][1]``.
+    """
+
+    kinds: np.ndarray
+    direct: int
+    signs: np.ndarray
+    cells: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    first: np.ndarray | None
+    later: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    def rates(
+        self, scores: np.ndarray, c: Coefficients, strength: np.ndarray, work: Scratch
+    ) -> np.ndarray:
+        """The rate of every move, shape (moves, K), in [-1, 1] (clipped), from the scores
+        before the act, one row per cell (N * N, K), and the strength per member (K,)."""
+        rates = work.take("rates", (len(self.kinds), len(strength)))
+        if c.matrix.shape[1] == len(strength):
+            np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")
+        else:  # one value shared by every member
+            rates[:] = c.matrix[self.kinds]
+        np.multiply(rates, strength, out=rates)
+        if len(self.signs):
+            observers = rates[self.direct :]
+            signs = work.take("signs", observers.shape)
+            np.take(scores, self.signs, axis=0, out=signs, mode="clip")
+            np.multiply(observers, signs, out=observers)
+        # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
+        # clip can only change anything when that bound is above 1
+        largest = (
+            max(np.maximum.reduce(strength), -np.minimum.reduce(strength)) if len(strength) else 0.0
+        )
+        if c.bound * largest > 1.0:
+            np.clip(rates, -1.0, 1.0, out=rates)
+        return rates
+
+    def move(self, before: np.ndarray, rates: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The scores of the changed cells (M, K) after every move, from their scores before,
+        written to `out`."""
+        after = _move_clipped(before, rates if self.first is None else rates[self.first], out)
+        for moves, cells in self.later:
+            after[cells] = _move_clipped(after[cells], rates[moves])
+        return after
 
 
-def _everything(rows: np.ndarray, col: int) -> np.ndarray:
-    return rows
+def _move_clipped(x: np.ndarray, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """x (1 - |r|) + r for rates already in [-1, 1], written to `out` (default: a new array
+    shaped like r)."""
+    # x + r (1 - x) for r > 0 and x + r (1 + x) for r < 0 are both x (1 - |r|) + r
+    out = np.abs(r, out=out)
+    np.subtract(1.0, out, out=out)
+    np.multiply(out, x, out=out)
+    out += r
+    return out
 
 
-def _directed_moves(
-    R: np.ndarray, a: int, b: int, s: np.ndarray, c: Coefficients, obs, pick: _Pick
-):
-    """Actor a acts on target b with strength s: the target, the actor and the observers move."""
-    one = np.ones(1, dtype=np.intp)
-    watching = pick(obs, a)
-    return [
-        (pick(one * b, a), a, (c.kappa_target * s)[None]),
-        (pick(one * a, b), b, (c.kappa_actor * s)[None]),
+def _layout(form: Form, actor: int, others: tuple[int, ...], n: int):
+    """The moves of an act, parties first: (row, col, kind) for moves between participants and
+    (row, col, kind, sign_row, sign_col) for observer moves."""
+    observers = [w for w in range(n) if w != actor and w not in others]
+    direct: list[tuple[int, int, int]] = []
+    watched: list[tuple[int, int, int, int, int]] = []
+
+    def directed(a: int, b: int) -> None:
+        direct.extend([(b, a, TARGET), (a, b, ACTOR)])
         # helping my friend raises my view of you; attacking my friend lowers it
-        (watching, a, c.kappa_observer * s * _by_cell(R)[watching, b]),
-    ]
+        watched.extend((w, a, OBSERVER, w, b) for w in observers)
 
+    def pair(p: int, q: int) -> None:  # a joint act: observers judge each by the other
+        direct.extend([(p, q, PARTIES), (q, p, PARTIES)])
+        watched.extend((w, p, OBSERVER, w, q) for w in observers)
+        watched.extend((w, q, OBSERVER, w, p) for w in observers)
 
-def _pair_moves(R: np.ndarray, p: int, q: int, s: np.ndarray, c: Coefficients, obs, pick: _Pick):
-    """A joint act of parties p and q: both directions move, observers judge each by the other."""
-    one = np.ones(1, dtype=np.intp)
-    of_p, of_q = pick(obs, p), pick(obs, q)
-    by_cell = _by_cell(R)
-    return [
-        (pick(one * p, q), q, (c.kappa_parties * s)[None]),
-        (pick(one * q, p), p, (c.kappa_parties * s)[None]),
-        (of_p, p, c.kappa_observer * s * by_cell[of_p, q]),
-        (of_q, q, c.kappa_observer * s * by_cell[of_q, p]),
-    ]
-
-
-def moves_for(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everything) -> list[_Move]:
-    """Every saturating move the act causes, all rates computed from the state R.
-
-    pick(rows, col) keeps the rows of column col worth working out (default: all); a rate is
-    worked out only for the cells kept. A move's rate has one row of K per row kept, except the
-    single-cell moves of target, actor and parties, whose rate has one row (it broadcasts).
-    """
-    s = np.asarray(act.strength, dtype=float)
-    obs = _observers(R.shape[1], act.participants)
-    a = act.actor
-    if act.form is Form.DIRECTED:
-        return _directed_moves(R, a, act.others[0], s, c, obs, pick)
-    if act.form is Form.SYMMETRIC:
-        b = act.others[0]
-        return _directed_moves(R, a, b, s, c, obs, pick) + _directed_moves(R, b, a, s, c, obs, pick)
-    if act.form is Form.MEETING:
-        people = act.participants
-        return [
-            move
-            for i, p in enumerate(people)
-            for q in people[i + 1 :]
-            for move in _pair_moves(R, p, q, s, c, obs, pick)
-        ]
-    if act.form is Form.MEDIATION:
-        p, q = act.others
-        one = np.ones(1, dtype=np.intp)
-        credit = (c.kappa_credit * s)[None]
-        return [
-            *_pair_moves(R, p, q, s, c, obs, pick),
-            (pick(one * p, a), a, credit),
-            (pick(one * q, a), a, credit),
-        ]
-    raise ValueError(f"unknown form {act.form!r}")
-
-
-def picker(only: np.ndarray, n: int) -> _Pick:
-    """pick(rows, col) keeping the rows whose cell (row, col) is among `only` (flat ids)."""
-    wanted: dict[int, np.ndarray] = {}
-    for cell in np.unique(only).tolist():
-        wanted.setdefault(cell % n, []).append(cell // n)
-    wanted = {col: np.array(rows, dtype=np.intp) for col, rows in wanted.items()}
-    none = np.empty(0, dtype=np.intp)
-
-    def pick(rows: np.ndarray, col: int) -> np.ndarray:
-        keep = wanted.get(col)
-        return none if keep is None else rows[np.isin(rows, keep)]
-
-    return pick
-
-
-def changes_of(R: np.ndarray, act: Act, c: Coefficients, pick: _Pick = _everything) -> Changes:
-    """What applying the act to R would change, without changing R.
-
-    pick: from ``picker(cells, N)``, to work out only those cells (exactly as in the full
-    computation: every rate comes from R, and a cell's moves are applied in turn), so a
-    prediction that looks at a few scores costs little. Cost grows with the number of cells
-    touched (about 2N for a directed event), not with N².
-    """
-    k, n = R.shape[0], R.shape[1]
-    moves = [move for move in moves_for(R, act, c, pick) if len(move[0])]
-    if not moves:
-        empty = np.empty((k, 0))
-        return Changes(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), empty, empty)
-    # worked out cell by cell: (cells, K) arrays, each row one score in every member
-    ids = np.concatenate([rows * n + col for rows, col, _ in moves])
-    rates = np.concatenate([np.broadcast_to(rate, (len(rows), k)) for rows, _, rate in moves])
-    cells, place, turn = _cells_in_turn(tuple(ids.tolist()))
-    rows, cols = np.divmod(cells, n)
-    before = _by_cell(R)[rows, cols]
-    if len(cells) == len(ids):  # each cell moved once: the cells are the ids, in order
-        return Changes(rows, cols, before.T, saturating_move(before, rates).T)
-    # every cell's first move (in the order the cells were first touched), then the second, ...
-    after = saturating_move(before, rates[turn == 0])
-    for t in range(1, int(turn.max()) + 1):
-        now = turn == t
-        after[place[now]] = saturating_move(after[place[now]], rates[now])
-    return Changes(rows, cols, before.T, after.T)
+    if form is Form.DIRECTED:
+        directed(actor, others[0])
+    elif form is Form.SYMMETRIC:
+        directed(actor, others[0])
+        directed(others[0], actor)
+    elif form is Form.MEETING:
+        people = (actor, *others)
+        for i, p in enumerate(people):
+            for q in people[i + 1 :]:
+                pair(p, q)
+    elif form is Form.MEDIATION:
+        p, q = others
+        pair(p, q)
+        direct.extend([(p, actor, CREDIT), (q, actor, CREDIT)])
+    else:
+        raise ValueError(f"unknown form {form!r}")
+    return direct, watched
 
 
 @functools.lru_cache(maxsize=4096)
-def _cells_in_turn(ids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For a list of (possibly repeated) cell ids: each cell once, in the order first touched;
-    where each id sits in that list; and how many times its cell was touched before it.
-    Cached: an event type, actor and target give the same list every time."""
+def plan_of(
+    form: Form, actor: int, others: tuple[int, ...], n: int, only: tuple[int, ...] | None = None
+) -> Plan:
+    """The plan of an act among n actors (cached: the same layout gives the same plan).
+
+    only: flat cell ids (row * n + col); if given, the plan keeps the moves of those cells
+    alone (their rates and turns are exactly those of the full plan).
+    """
+    direct, watched = _layout(form, actor, others, n)
+    if only is not None:
+        keep = set(only)
+        direct = [m for m in direct if m[0] * n + m[1] in keep]
+        watched = [m for m in watched if m[0] * n + m[1] in keep]
+    moves = direct + watched
+    ids = [row * n + col for row, col, *_ in moves]
     cells = list(dict.fromkeys(ids))
-    at = {cell: m for m, cell in enumerate(cells)}
-    place = [at[cell] for cell in ids]
+    place = {cell: m for m, cell in enumerate(cells)}
     seen: dict[int, int] = {}
-    turn = []
+    turns: list[int] = []
     for cell in ids:
-        turn.append(seen.get(cell, 0))
-        seen[cell] = turn[-1] + 1
-    arrays = tuple(np.array(a, dtype=np.intp) for a in (cells, place, turn))
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
+        turns.append(seen.get(cell, 0))
+        seen[cell] = turns[-1] + 1
+
+    def array(values) -> np.ndarray:
+        out = np.array(values, dtype=np.intp)
+        out.flags.writeable = False  # shared by every call: cached
+        return out
+
+    def moves_in_turn(t: int) -> np.ndarray:
+        return array([m for m, turn in enumerate(turns) if turn == t])
+
+    later = tuple(
+        (moves_in_turn(t), array([place[ids[m]] for m in moves_in_turn(t)]))
+        for t in range(1, max(turns, default=0) + 1)
+    )
+    return Plan(
+        kinds=array([m[2] for m in moves]),
+        direct=len(direct),
+        signs=array([m[3] * n + m[4] for m in watched]),
+        cells=array(cells),
+        rows=array([cell // n for cell in cells]),
+        cols=array([cell % n for cell in cells]),
+        first=None if len(cells) == len(ids) else moves_in_turn(0),
+        later=later,
+    )
+
+
+def changes_of(
+    R: np.ndarray,
+    act: Act,
+    c: Coefficients,
+    only: tuple[int, ...] | None = None,
+    scratch: Scratch | None = None,
+) -> Changes:
+    """What applying the act to R would change, without changing R.
+
+    only: flat cell ids (row * N + col) to work out alone, exactly as in the full computation
+    (every rate comes from R, and a cell's moves are applied in turn), so a prediction that
+    looks at a few scores costs little. Cost grows with the number of cells touched (about 2N
+    for a directed event), not with N². scratch: working memory to use; the changes returned
+    then live in it (valid until its next use). Default: new arrays.
+    """
+    k, n = R.shape[0], R.shape[1]
+    plan = plan_of(act.form, act.actor, act.others, n, only)
+    work = Scratch() if scratch is None else scratch
+    scores = _by_cell(R).reshape(n * n, k)  # one row per cell; a view if R is member-last
+    before = work.take("before", (len(plan.cells), k))
+    np.take(scores, plan.cells, axis=0, out=before, mode="clip")
+    rates = plan.rates(scores, c, act.strength, work)
+    after = plan.move(before, rates, out=work.take("after", before.shape))
+    return Changes(plan.rows, plan.cols, before.T, after.T)
 
 
 def apply_changes(R: np.ndarray, changes: Changes) -> None:
@@ -269,10 +350,28 @@ def apply_changes(R: np.ndarray, changes: Changes) -> None:
     _by_cell(R)[changes.rows, changes.cols] = changes.after.T
 
 
-def apply_act(R: np.ndarray, act: Act, c: Coefficients) -> Changes:
-    """Apply the act to R in place and return what it changed."""
-    changes = changes_of(R, act, c)
-    apply_changes(R, changes)
+def apply_act(
+    R: np.ndarray,
+    act: Act,
+    c: Coefficients,
+    members: np.ndarray | None = None,
+    scratch: Scratch | None = None,
+) -> Changes:
+    """Apply the act to R in place and return what it changed.
+
+    members: indices of the members where the act happens (default: every member); then
+    act.strength and c hold the values of those members only, the returned changes are theirs,
+    and the other members are left alone. scratch: as for ``changes_of``.
+    """
+    if members is None:
+        changes = changes_of(R, act, c, scratch=scratch)
+        apply_changes(R, changes)
+        return changes
+    k, n = len(members), R.shape[1]
+    part = (scratch or Scratch()).take("part", (n, n, k))  # those members, member axis last
+    np.take(_by_cell(R), members, axis=2, out=part, mode="clip")
+    changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch)
+    _by_cell(R)[changes.rows[:, None], changes.cols[:, None], members] = changes.after.T
     return changes
 
 

@@ -10,7 +10,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -106,9 +106,12 @@ class StanceModel(mesa.Model):
         self.draws = draw(spec, self.member_rngs)
         values = self.draws.parameters
         self.coefficients = dynamics.Coefficients(*(values[name] for name in KAPPAS))
+        _ = self.coefficients.matrix  # worked out once, here, for every event to share
         self.noise = values["noise"]
         self.balance_rate = values["balance_rate"]
         self.homophily = values["homophily"]
+        self._noisy = np.flatnonzero(self.noise > 0)  # the members that draw noise
+        self._drifts = bool((self.balance_rate > 0).any())
         issues = list(spec.issues.values())
         self.issue_names = [issue.name for issue in issues]
         start = np.array([issue.position for issue in issues]).reshape(
@@ -122,6 +125,7 @@ class StanceModel(mesa.Model):
         self.B = dynamics.member_last((members, n, n), axis=0)
         self.B[:] = self.draws.baseline
         self._decays = self._decay_per_step(values["memory_half_life"])
+        self._scratch = dynamics.Scratch.of_this_thread()  # events' working memory
         self.history = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
         self.history[0] = self.R
         self.positions = np.empty((self.n_steps + 1, *self.X.shape))
@@ -130,6 +134,8 @@ class StanceModel(mesa.Model):
         self.turn = 0
         self.applied: list[Applied] = []
         self._event_steps, self._scripted = self._schedule()
+        goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
+        self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
         self._earliest = self._earliest_dates()
         self._drawn_dates = {u.target[1] for u in spec.uncertain if u.target[0] == "date"}
         types = {**named_types(), **spec.event_types}
@@ -137,6 +143,7 @@ class StanceModel(mesa.Model):
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
             for actor_id, name in spec.actors.items()
         ]
+        self._anyone_decides = any(a.policy.classifier["acts"] for a in self._actors)
         self._collect = collect
         self.datacollector = mesa.DataCollector(**self._reporters() if collect else {})
         if collect:
@@ -226,44 +233,43 @@ class StanceModel(mesa.Model):
         strength: np.ndarray | None = None,
         order: tuple[int, ...] = (),
         when: date | None = None,
-    ) -> dynamics.Changes:
+    ) -> Applied:
         """Apply one event now, in every member or only in `members` (bool, (K,)), and log it.
 
         strength: per member (default: the event's own strength in every member). Returns the
-        changes in the members where it happened (one row of before/after per such member).
+        log entry (also appended to ``applied``): the cells changed and the member totals.
         """
         mask = np.ones(self.members, dtype=bool) if members is None else members
+        if strength is None or np.ndim(strength) == 0:
+            strength = np.full(self.members, event.strength if strength is None else strength)
+        where, coefficients = None, self.coefficients
+        if not mask.all():  # the same arithmetic, on the members where it happens only
+            where = np.flatnonzero(mask)
+            strength, coefficients = strength[where], coefficients.of_members(where)
         index = self.spec.index
-        act = self.act(
+        act = dynamics.Act(
             event.type.form,
             index(event.actor),
             tuple(index(o) for o in event.others),
-            event.strength if strength is None else strength,
+            np.asarray(strength, dtype=float),
         )
-        if mask.all():
-            changes = dynamics.apply_act(self.R, act, self.coefficients)
-        else:  # the same arithmetic on the members where it happens only
-            part = self.R[mask]
-            act = replace(act, strength=act.strength[mask])
-            changes = dynamics.apply_act(part, act, self.coefficients.of_members(mask))
-            self.R[mask] = part
+        changes = dynamics.apply_act(self.R, act, coefficients, where, self._scratch)
         self._shift_positions(event, mask)
-        self.applied.append(
-            Applied(
-                step=self.step_index + 1,
-                event=event,
-                origin=origin,
-                rows=changes.rows,
-                cols=changes.cols,
-                members=mask.copy(),
-                tally=Tally.of(changes, act.strength, None if utility is None else utility[mask]),
-                utility=utility,
-                alternatives=tuple(alternatives),
-                order=order,
-                date=when or event.date,
-            )
+        applied = Applied(
+            step=self.step_index + 1,
+            event=event,
+            origin=origin,
+            rows=changes.rows,
+            cols=changes.cols,
+            members=mask.copy(),
+            tally=Tally.of(changes, act.strength, None if utility is None else utility[mask]),
+            utility=utility,
+            alternatives=tuple(alternatives),
+            order=order,
+            date=when or event.date,
         )
-        return changes
+        self.applied.append(applied)
+        return applied
 
     def _apply_scripted(self, k: int) -> None:
         for e in self._scripted[k]:
@@ -273,7 +279,7 @@ class StanceModel(mesa.Model):
             self.apply(
                 event,
                 members=here,
-                strength=self.draws.intensity[e] * event.type.goldstein / 10.0,
+                strength=self._strengths[e],
                 order=(0, e),
                 # an event with a drawn date is logged on the first day of this step its
                 # window allows (the same whatever the batch)
@@ -283,7 +289,7 @@ class StanceModel(mesa.Model):
     def _add_noise(self) -> None:
         """Random moves in the members whose noise is above 0, each from its own generator
         (a member without noise draws nothing, alone or in any batch)."""
-        noisy = np.flatnonzero(self.noise > 0)
+        noisy = self._noisy
         if not noisy.size:
             return
         n = self.R.shape[1]
@@ -322,9 +328,10 @@ class StanceModel(mesa.Model):
         k = self.step_index + 1
         self._apply_scripted(k)
         self.turn = 0
-        self.agents.shuffle_do("step")
+        if self._anyone_decides:  # (with scripted actors only, there is nothing to ask)
+            self.agents.shuffle_do("step")
         self._decays[k - 1](self.R)
-        if (self.balance_rate > 0).any():
+        if self._drifts:
             dynamics.balance_drift(self.R, self.balance_rate)
         self._homophily()
         self._add_noise()

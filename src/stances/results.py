@@ -439,7 +439,7 @@ def fixed_total(values: np.ndarray) -> np.ndarray:
     sum would depend on the grouping in its last bits). The sum of |values| must stay below
     2**31: two billion members at scores in [-1, 1], two hundred million at strengths <= 10.
     """
-    by_member = np.moveaxis(values, 0, -1)  # members last: contiguous for the model's state
+    by_member = values.transpose(*range(1, values.ndim), 0)  # contiguous for the model's state
     units = np.empty(by_member.shape, dtype=np.int64)
     np.multiply(by_member, FIXED_POINT, out=units, casting="unsafe")  # truncates toward 0
     return units.sum(axis=-1)
