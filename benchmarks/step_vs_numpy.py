@@ -10,7 +10,9 @@ K draws of N x N normals per step. Also: the floor plus copying the state into a
 fresh history array each step, which is what recording costs on its own, and the engine with its
 history written once before the clock starts, which takes the operating system's cost of
 handing over fresh memory out of the step. Prints milliseconds per step and the ratio to the
-floor, each the best of --repeat runs, all in one process.
+floor, each the best of --repeat runs, all in one process; the rows take turns within each
+repeat, so that a change in the machine's state (other load, memory the host has taken back)
+reaches every row alike.
 """
 
 from __future__ import annotations
@@ -27,48 +29,38 @@ from stances.scenario import load_scenario
 HERE = Path(__file__).resolve().parent
 
 
-def per_step_engine(scenario, members: int, repeat: int, prefault: bool = False) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        model = StanceModel(scenario, members=members, collect=False)
-        if prefault:
-            model.history[1:] = 0.0
-        start = time.perf_counter()
-        model.run()
-        best = min(best, (time.perf_counter() - start) / model.n_steps)
-    return best
+def per_step_engine(scenario, members: int, prefault: bool = False) -> float:
+    """Seconds per step of StanceModel.run() on a new model (its history written once before
+    the clock starts if `prefault`)."""
+    model = StanceModel(scenario, members=members, collect=False)
+    if prefault:
+        model.history[1:] = 0.0
+    start = time.perf_counter()
+    model.run()
+    return (time.perf_counter() - start) / model.n_steps
 
 
-def per_step_floor(shape: tuple[int, ...], steps: int, repeat: int) -> float:
-    rng = np.random.default_rng(0)
-    R, B = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(steps):
-            R -= B
-            R *= 0.97
-            R += B
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+def per_step_floor(R: np.ndarray, B: np.ndarray, steps: int) -> float:
+    """Seconds per step of the floor, in place on R."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        R -= B
+        R *= 0.97
+        R += B
+    return (time.perf_counter() - start) / steps
 
 
-def per_step_floor_recorded(shape: tuple[int, ...], steps: int, repeat: int) -> float:
+def per_step_floor_recorded(R: np.ndarray, B: np.ndarray, steps: int) -> float:
     """The floor, plus copying the state into a new history array each step, as the engine's
     record does: that cost is writing fresh memory (page faults), not arithmetic."""
-    rng = np.random.default_rng(0)
-    R, B = rng.uniform(-1, 1, shape), rng.uniform(-1, 1, shape)
-    best = np.inf
-    for _ in range(repeat):
-        history = np.empty((steps + 1, *shape))
-        start = time.perf_counter()
-        for k in range(steps):
-            R -= B
-            R *= 0.97
-            R += B
-            history[k + 1] = R
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+    history = np.empty((steps + 1, *R.shape))
+    start = time.perf_counter()
+    for k in range(steps):
+        R -= B
+        R *= 0.97
+        R += B
+        history[k + 1] = R
+    return (time.perf_counter() - start) / steps
 
 
 def main() -> None:
@@ -80,12 +72,24 @@ def main() -> None:
     noisy = load_scenario(HERE / "article-uncertain.yaml", {"parameters.noise": "0.02"})
     n = len(scenario.actor_ids)
     steps = len(scenario.step_dates()) - 1
-    floor = per_step_floor((args.members, n, n), steps, args.repeat)
-    recorded = per_step_floor_recorded((args.members, n, n), steps, args.repeat)
-    engine = per_step_engine(scenario, args.members, args.repeat)
-    prefaulted = per_step_engine(scenario, args.members, args.repeat, prefault=True)
-    with_noise = per_step_engine(noisy, args.members, args.repeat)
-    print(f"K = {args.members} members, N = {n} actors, {steps} steps; best of {args.repeat}")
+    rng = np.random.default_rng(0)
+    R, B = rng.uniform(-1, 1, (args.members, n, n)), rng.uniform(-1, 1, (args.members, n, n))
+    rows = {
+        "floor": lambda: per_step_floor(R, B, steps),
+        "recorded": lambda: per_step_floor_recorded(R, B, steps),
+        "engine": lambda: per_step_engine(scenario, args.members),
+        "prefaulted": lambda: per_step_engine(scenario, args.members, prefault=True),
+        "noise": lambda: per_step_engine(noisy, args.members),
+    }
+    # the rows take turns, so that each sees the machine in the same state; best of the repeats
+    best = dict.fromkeys(rows, np.inf)
+    for _ in range(args.repeat):
+        for name, measure in rows.items():
+            best[name] = min(best[name], measure())
+    floor, recorded, engine, prefaulted, with_noise = best.values()
+    print(
+        f"K = {args.members} members, N = {n} actors, {steps} steps; best of {args.repeat}, taking turns"
+    )
     print(f"{'':<44}{'ms/step':>10}{'x floor':>9}")
     print(f"{'floor: R <- B + (R - B) * f on (K, N, N)':<44}{floor * 1e3:>10.3f}{1:>9.1f}")
     print(

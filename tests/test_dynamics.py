@@ -7,6 +7,9 @@ x gives x + r * (1 - x) if r > 0 and x + r * (1 + x) otherwise, with r = kappa *
 
 from __future__ import annotations
 
+import threading
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,6 +19,7 @@ from stances.catalogue import Form
 from stances.dynamics import (
     Act,
     Coefficients,
+    Scratch,
     apply_act,
     changes_of,
     decay,
@@ -346,3 +350,163 @@ def test_members_are_independent(history, c):
             one = Act(the_act.form, the_act.actor, the_act.others, the_act.strength[m : m + 1])
             apply_act(single, one, c)
     np.testing.assert_array_equal(R, np.concatenate(singles))
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine against the rules as docs/model.md writes them, one member and one move at a time
+
+
+def moves_by_hand(x: np.ndarray, the_act: Act, kappa: dict[str, float], s: float) -> list:
+    """One member's moves (cell, rate before clipping), every rate from the state x before the
+    act, in the order the rules list them (a symmetric event is a on b, then b on a; a meeting
+    goes pair by pair; a mediation is its pair, then the credit)."""
+    people = the_act.participants
+    observers = [o for o in range(len(x)) if o not in people]
+    moves = []
+
+    def directed(a: int, b: int) -> None:
+        moves.append(((b, a), kappa["kappa_target"] * s))
+        moves.append(((a, b), kappa["kappa_actor"] * s))
+        moves.extend(((o, a), kappa["kappa_observer"] * s * x[o, b]) for o in observers)
+
+    def pair(p: int, q: int) -> None:
+        moves.append(((p, q), kappa["kappa_parties"] * s))
+        moves.append(((q, p), kappa["kappa_parties"] * s))
+        moves.extend(((o, p), kappa["kappa_observer"] * s * x[o, q]) for o in observers)
+        moves.extend(((o, q), kappa["kappa_observer"] * s * x[o, p]) for o in observers)
+
+    if the_act.form is Form.DIRECTED:
+        directed(the_act.actor, the_act.others[0])
+    elif the_act.form is Form.SYMMETRIC:
+        directed(the_act.actor, the_act.others[0])
+        directed(the_act.others[0], the_act.actor)
+    elif the_act.form is Form.MEETING:
+        for i, p in enumerate(people):
+            for q in people[i + 1 :]:
+                pair(p, q)
+    else:
+        p, q = the_act.others
+        pair(p, q)
+        moves.append(((p, the_act.actor), kappa["kappa_credit"] * s))
+        moves.append(((q, the_act.actor), kappa["kappa_credit"] * s))
+    return moves
+
+
+def rules_by_hand(R: np.ndarray, the_act: Act, c: Coefficients) -> np.ndarray:
+    """The state after the act, from the rules as docs/model.md writes them, one member and
+    one move at a time (the two-branch saturating step, rates clipped to [-1, 1])."""
+    k = R.shape[0]
+    out = R.copy()
+    for m in range(k):
+        kappa = {f.name: float(np.broadcast_to(getattr(c, f.name), (k,))[m]) for f in fields(c)}
+        for cell, rate in moves_by_hand(R[m], the_act, kappa, float(the_act.strength[m])):
+            r, now = min(max(rate, -1.0), 1.0), out[m][cell]
+            out[m][cell] = now + r * (1 - now) if r > 0 else now + r * (1 + now)
+    return out
+
+
+per_member_coefficients = st.integers(1, 3).flatmap(
+    lambda k: st.tuples(
+        st.just(k),
+        st.builds(
+            Coefficients,
+            *(st.one_of(shares, st.lists(shares, min_size=k, max_size=k).map(np.array)),) * 5,
+        ),
+    )
+)
+
+
+@st.composite
+def worlds(draw):
+    """A state, a sequence of acts and coefficients (each one number or one per member)."""
+    k, c = draw(per_member_coefficients)
+    R = draw(states(k=k))
+    n = R.shape[1]
+    return R, draw(st.lists(acts(n, k), min_size=1, max_size=6)), c
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds())
+def test_the_engine_follows_the_written_rules(world):
+    R, sequence, c = world
+    for the_act in sequence:
+        expected = rules_by_hand(R, the_act, c)
+        apply_act(R, the_act, c)
+        np.testing.assert_allclose(R, expected, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(worlds(), st.data())
+def test_working_out_some_cells_only_gives_exactly_their_full_values(world, data):
+    R, sequence, c = world
+    n = R.shape[1]
+    the_act = sequence[0]
+    full = changes_of(R, the_act, c)
+    only = tuple(sorted(data.draw(st.sets(st.integers(0, n * n - 1), min_size=1))))
+    some = changes_of(R, the_act, c, only=only)
+    wanted = [m for m, cell in enumerate((full.rows * n + full.cols).tolist()) if cell in only]
+    assert (some.rows * n + some.cols).tolist() == [
+        int(full.rows[m] * n + full.cols[m]) for m in wanted
+    ]
+    np.testing.assert_array_equal(some.after, full.after[:, wanted])
+    np.testing.assert_array_equal(some.before, full.before[:, wanted])
+
+
+@settings(max_examples=100, deadline=None)
+@given(worlds(), st.data())
+def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(world, data):
+    R, sequence, c = world
+    k = R.shape[0]
+    members = np.array(sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1))))
+    the_act = sequence[0]
+    alone = R[members].copy()
+    apply_act(
+        alone,
+        Act(the_act.form, the_act.actor, the_act.others, the_act.strength[members]),
+        c.of_members(members),
+    )
+    some = R.copy()
+    part = Act(the_act.form, the_act.actor, the_act.others, the_act.strength[members])
+    changes = apply_act(some, part, c.of_members(members), members=members)
+    np.testing.assert_array_equal(some[members], alone)
+    rest = np.setdiff1d(np.arange(k), members)
+    np.testing.assert_array_equal(some[rest], R[rest])
+    assert changes.after.shape == (len(members), len(changes.rows))
+
+
+def test_coefficients_of_some_members():
+    shared = Coefficients()
+    assert shared.of_members(np.array([1, 2])) is shared  # the same numbers everywhere
+    c = Coefficients(kappa_target=np.array([0.1, 0.2, 0.9]), kappa_credit=np.array([0.3, 0.0, 0.6]))
+    part = c.of_members(np.array([0, 2]))
+    np.testing.assert_array_equal(part.kappa_target, [0.1, 0.9])
+    np.testing.assert_array_equal(part.kappa_credit, [0.3, 0.6])
+    np.testing.assert_array_equal(part.matrix[2], [0.15, 0.15])  # a shared one, per member
+    assert c.bound == 0.9 and part.bound == 0.9
+
+
+def test_scratch_reuses_its_memory_and_leaves_results_alone():
+    scratch = Scratch()
+    first = scratch.take("x", (3, 4))
+    smaller = scratch.take("x", (2, 5))
+    assert np.shares_memory(first, smaller) and smaller.shape == (2, 5)
+    larger = scratch.take("x", (5, 5))
+    assert not np.shares_memory(first, larger) and larger.flags.c_contiguous
+    assert not np.shares_memory(scratch.take("y", (2, 5)), scratch.take("x", (2, 5)))
+    rng = np.random.default_rng(2)
+    R = rng.uniform(-1, 1, size=(4, 5, 5))
+    the_act = Act(Form.MEETING, 0, (2, 3), rng.uniform(-1, 1, 4))
+    fresh = changes_of(R, the_act, DEFAULTS)
+    kept = changes_of(R, the_act, DEFAULTS, scratch=scratch)
+    np.testing.assert_array_equal(kept.after, fresh.after)
+    np.testing.assert_array_equal(kept.before, fresh.before)
+
+
+def test_each_thread_has_its_own_scratch():
+    mine = Scratch.of_this_thread()
+    assert Scratch.of_this_thread() is mine
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(Scratch.of_this_thread()))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine

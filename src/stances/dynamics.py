@@ -12,7 +12,9 @@ x + r * (1 - x) when r > 0 and x + r * (1 + x) when r < 0, so no score ever leav
 (the rate is the product of a coefficient and the strength, clipped to [-1, 1]).
 
 All rates of one event are computed from the state before the event; a score touched more
-than once by the same event (an observer of a meeting of three) takes its moves in turn.
+than once by the same event (an observer of a meeting of three) takes its moves in turn. The
+moves of an act depend only on its form, actor, others and N: ``plan_of`` works them out once,
+and ``changes_of`` then computes them for every member with a few whole-array operations.
 """
 
 from __future__ import annotations
