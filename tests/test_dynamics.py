@@ -510,3 +510,31 @@ def test_each_thread_has_its_own_scratch():
     worker.start()
     worker.join()
     assert theirs[0] is not mine
+
+
+def test_a_member_without_a_number_for_its_strength_does_not_unclip_the_others():
+    R = state(2, {(1, 0): 0.3, (0, 1): -0.5})
+    R = np.concatenate([R, R])
+    apply_act(R, Act(Form.DIRECTED, 0, (1,), np.array([np.nan, 5.0])), DEFAULTS)
+    alone = state(2, {(1, 0): 0.3, (0, 1): -0.5})
+    apply_act(alone, act(Form.DIRECTED, 0, (1,), 5.0), DEFAULTS)
+    np.testing.assert_array_equal(R[1], alone[0])
+    assert np.all(np.abs(R[1]) <= 1.0)
+
+
+@pytest.mark.parametrize("actor, others", [(3, (1,)), (0, (0,)), (-1, (1,)), (0, (1, 1))])
+def test_an_act_with_participants_outside_the_state_is_refused(actor, others):
+    form = Form.MEETING if len(others) > 1 else Form.DIRECTED
+    R = np.zeros((1, 3, 3))
+    with pytest.raises(ValueError, match=r"distinct actors 0\.\.2"):
+        changes_of(R, Act(form, actor, others, np.array([0.5])), DEFAULTS)
+
+
+def test_cells_to_work_out_may_be_any_sequence():
+    rng = np.random.default_rng(3)
+    R = rng.uniform(-1, 1, size=(2, 4, 4))
+    the_act = Act(Form.DIRECTED, 0, (1,), np.array([0.4, -0.8]))
+    as_tuple = changes_of(R, the_act, DEFAULTS, only=(4, 8))
+    for only in ([4, 8], np.array([4, 8])):
+        other = changes_of(R, the_act, DEFAULTS, only=only)
+        np.testing.assert_array_equal(other.after, as_tuple.after)

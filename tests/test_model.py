@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import inspect
 import itertools
+import threading
 from datetime import date, timedelta
 
 import mesa
@@ -336,3 +337,37 @@ def test_member_totals_add_up_exactly_whatever_the_batches(values, cuts):
     )
     np.testing.assert_allclose(whole.mean(whole.after), after.mean(axis=0), rtol=0, atol=tolerance)
     assert abs(whole.mean(whole.strength) - strength.mean()) <= 10 * tolerance
+
+
+def test_models_built_in_one_thread_and_run_in_two_keep_to_themselves():
+    """Each event works in the scratch memory of the thread running it, so two models run at
+    once in two threads end exactly as each does alone, wherever they were built."""
+    spec = stances.load_scenario(stances.model.ARTICLE, UNCERTAIN_KAPPAS)
+
+    def build(seed: int) -> StanceModel:
+        return StanceModel(spec, members=4000, rng=seed, collect=False)
+
+    alone = {}
+    for seed in (1, 2):
+        model = build(seed)
+        model.run()
+        alone[seed] = model.history
+    for _ in range(3):
+        together = {seed: build(seed) for seed in (1, 2)}
+        workers = [threading.Thread(target=m.run) for m in together.values()]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        for seed, model in together.items():
+            np.testing.assert_array_equal(model.history, alone[seed])
+
+
+def test_apply_takes_one_strength_or_one_per_member():
+    event = stances.load_scenario(stances.model.ARTICLE).events[0]
+    models = [StanceModel(members=3, collect=False) for _ in range(3)]
+    models[0].apply(event)
+    models[1].apply(event, strength=[event.strength] * 3)
+    models[2].apply(event, strength=event.strength, members=np.array([True, False, True]))
+    np.testing.assert_array_equal(models[0].R, models[1].R)
+    np.testing.assert_array_equal(models[2].R[[0, 2]], models[0].R[[0, 2]])

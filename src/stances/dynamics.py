@@ -33,7 +33,8 @@ from stances.catalogue import Form
 class Coefficients:
     """How strongly each party to an event responds (dimensionless, each in [0, 1]).
 
-    Each is one number, or one per ensemble member (shape (K,)).
+    Each is one number, or one per ensemble member (shape (K,)). They are read when first used
+    (``matrix`` keeps them): change an array afterwards and the change is not seen.
 
     kappa_target: the target's view of the actor moves by this share of the strength.
     kappa_actor: the actor's view of the target (acting shapes the actor too).
@@ -140,9 +141,10 @@ class Scratch:
 
     An event at K = 10,000 members works on a few hundred kB. Taken fresh each time, that
     memory often comes straight from the operating system, page by page, and on the machines
-    we measured that costs more than the arithmetic (docs/performance.md). Models use the
-    Scratch of their thread (``of_this_thread``), so that memory stays warm from one model to
-    the next. An array taken under a name is valid until the next take under the same name.
+    we measured that costs more than the arithmetic (docs/performance.md). A model applies its
+    events with the Scratch of the thread they run in (``of_this_thread``), so that the memory
+    stays warm from one model to the next and threads never share it. An array taken under a
+    name is valid until the next take under the same name.
     """
 
     _threads = threading.local()
@@ -174,13 +176,14 @@ TARGET, ACTOR, OBSERVER, PARTIES, CREDIT = range(5)
 class Plan:
     """Every saturating move of one act layout (form, actor, others, N), worked out once.
 
-    Cells are flat ids, row * N + col (``rows`` and ``cols`` give them apart). Moves are listed parties first, then observers; move m
-    has rate coefficient[kinds[m]] * s, and an observer move's rate is further multiplied by
-    the observer's view of the other side, the score ``signs[m - direct]``. Each cell changed
-    appears once in ``cells``, in the order first touched. A cell touched more than once (an
-    observer of a meeting of three) takes its moves in turn: first the moves ``first`` (one
-    per cell, in cell order; None when every cell moves once), then for each later turn t the
-    moves ``later[t][0]`` on the cells at ``later[t][1]``.
+    Cells are flat ids, row * N + col (``rows`` and ``cols`` give them apart). Moves are
+    listed parties first, then observers; move m has rate coefficient[kinds[m]] * s, and an
+    observer move's rate is further multiplied by the observer's view of the other side, the
+    score ``signs[m - direct]``. Each cell changed appears once in ``cells``, in the order
+    first touched. A cell touched more than once (an observer of a meeting of three) takes its
+    moves in turn: first the moves ``first`` (one per cell, in cell order; None when every cell
+    moves once), then for each later turn t the moves ``later[t][0]`` on the cells at
+    ``later[t][1]``.
     """
 
     kinds: np.ndarray
@@ -193,27 +196,26 @@ class Plan:
     later: tuple[tuple[np.ndarray, np.ndarray], ...]
 
     def rates(
-        self, scores: np.ndarray, c: Coefficients, strength: np.ndarray, work: Scratch
+        self, by_cell: np.ndarray, c: Coefficients, strength: np.ndarray, work: Scratch
     ) -> np.ndarray:
-        """The rate of every move, shape (moves, K), in [-1, 1] (clipped), from the scores
-        before the act, one row per cell (N * N, K), and the strength per member (K,)."""
+        """The rate of every move, shape (moves, K), in [-1, 1] (clipped), from the state
+        before the act seen cell by cell (N, N, K) and the strength per member (K,)."""
         rates = work.take("rates", (len(self.kinds), len(strength)))
         if c.matrix.shape[1] == len(strength):
-            np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")
+            np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
         else:  # one value shared by every member
             rates[:] = c.matrix[self.kinds]
         np.multiply(rates, strength, out=rates)
         if len(self.signs):
             observers = rates[self.direct :]
-            signs = work.take("signs", observers.shape)
-            np.take(scores, self.signs, axis=0, out=signs, mode="clip")
+            signs = _take_cells(by_cell, self.signs, out=work.take("signs", observers.shape))
             np.multiply(observers, signs, out=observers)
         # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
-        # clip can only change anything when that bound is above 1
+        # clip can only change anything when that bound is above 1 (or not a number)
         largest = (
             max(np.maximum.reduce(strength), -np.minimum.reduce(strength)) if len(strength) else 0.0
         )
-        if c.bound * largest > 1.0:
+        if not c.bound * largest <= 1.0:
             np.clip(rates, -1.0, 1.0, out=rates)
         return rates
 
@@ -224,6 +226,16 @@ class Plan:
         for moves, cells in self.later:
             after[cells] = _move_clipped(after[cells], rates[moves])
         return after
+
+
+def _take_cells(by_cell: np.ndarray, cells: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The scores of `cells` (flat ids, checked by ``plan_of``) in every member, shape (M, K),
+    written to `out`."""
+    n, k = by_cell.shape[1], by_cell.shape[2]
+    if by_cell.flags.c_contiguous:  # member-last, as the model keeps it: one run of K per cell
+        return np.take(by_cell.reshape(n * n, k), cells, axis=0, out=out, mode="clip")
+    out[...] = by_cell[cells // n, cells % n]
+    return out
 
 
 def _move_clipped(x: np.ndarray, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -282,6 +294,9 @@ def plan_of(
     only: flat cell ids (row * n + col); if given, the plan keeps the moves of those cells
     alone (their rates and turns are exactly those of the full plan).
     """
+    people = (actor, *others)
+    if len(set(people)) != len(people) or not all(0 <= i < n for i in people):
+        raise ValueError(f"an act's participants must be distinct actors 0..{n - 1}: {people}")
     direct, watched = _layout(form, actor, others, n)
     if only is not None:
         keep = set(only)
@@ -337,12 +352,16 @@ def changes_of(
     then live in it (valid until its next use). Default: new arrays.
     """
     k, n = R.shape[0], R.shape[1]
+    if only is not None and not isinstance(only, tuple):
+        only = tuple(int(cell) for cell in np.ravel(only))
     plan = plan_of(act.form, act.actor, act.others, n, only)
     work = Scratch() if scratch is None else scratch
-    scores = _by_cell(R).reshape(n * n, k)  # one row per cell; a view if R is member-last
-    before = work.take("before", (len(plan.cells), k))
-    np.take(scores, plan.cells, axis=0, out=before, mode="clip")
-    rates = plan.rates(scores, c, act.strength, work)
+    by_cell = _by_cell(R)
+    strength = np.asarray(act.strength, dtype=float)
+    if strength.shape != (k,):  # one strength for every member
+        strength = np.broadcast_to(strength, (k,))
+    before = _take_cells(by_cell, plan.cells, out=work.take("before", (len(plan.cells), k)))
+    rates = plan.rates(by_cell, c, strength, work)
     after = plan.move(before, rates, out=work.take("after", before.shape))
     return Changes(plan.rows, plan.cols, before.T, after.T)
 
@@ -371,7 +390,7 @@ def apply_act(
         return changes
     k, n = len(members), R.shape[1]
     part = (scratch or Scratch()).take("part", (n, n, k))  # those members, member axis last
-    np.take(_by_cell(R), members, axis=2, out=part, mode="clip")
+    np.take(_by_cell(R), members, axis=2, out=part)
     changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch)
     _by_cell(R)[changes.rows[:, None], changes.cols[:, None], members] = changes.after.T
     return changes

@@ -38,7 +38,7 @@ class Applied:
     origin: 'scripted' (from the file), 'decided' (an actor's choice) or 'refused' (a party's
     refusal of a proposed action). rows, cols: the cells it changed; members: bool (K,), where
     it happened; tally: its changes and strength summed over those members (the per-member
-    changes are returned by ``StanceModel.apply``, not kept). utility: the decider's utility
+    changes themselves are not kept: see ``results.Tally``). utility: the decider's utility
     per member; alternatives: the best other actions (label, utility) of the first member that
     took it. order: its place within the step, the same in every member and every batch
     (scripted: (0, file index); decided: (1, turn, round, candidate, ...)).
@@ -125,7 +125,6 @@ class StanceModel(mesa.Model):
         self.B = dynamics.member_last((members, n, n), axis=0)
         self.B[:] = self.draws.baseline
         self._decays = self._decay_per_step(values["memory_half_life"])
-        self._scratch = dynamics.Scratch.of_this_thread()  # events' working memory
         self.history = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
         self.history[0] = self.R
         self.positions = np.empty((self.n_steps + 1, *self.X.shape))
@@ -143,7 +142,6 @@ class StanceModel(mesa.Model):
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
             for actor_id, name in spec.actors.items()
         ]
-        self._anyone_decides = any(a.policy.classifier["acts"] for a in self._actors)
         self._collect = collect
         self.datacollector = mesa.DataCollector(**self._reporters() if collect else {})
         if collect:
@@ -240,8 +238,9 @@ class StanceModel(mesa.Model):
         log entry (also appended to ``applied``): the cells changed and the member totals.
         """
         mask = np.ones(self.members, dtype=bool) if members is None else members
-        if strength is None or np.ndim(strength) == 0:
-            strength = np.full(self.members, event.strength if strength is None else strength)
+        strength = np.asarray(event.strength if strength is None else strength, dtype=float)
+        if strength.shape != mask.shape:  # one strength for every member
+            strength = np.broadcast_to(strength, mask.shape)
         where, coefficients = None, self.coefficients
         if not mask.all():  # the same arithmetic, on the members where it happens only
             where = np.flatnonzero(mask)
@@ -251,9 +250,10 @@ class StanceModel(mesa.Model):
             event.type.form,
             index(event.actor),
             tuple(index(o) for o in event.others),
-            np.asarray(strength, dtype=float),
+            strength,
         )
-        changes = dynamics.apply_act(self.R, act, coefficients, where, self._scratch)
+        scratch = dynamics.Scratch.of_this_thread()  # of the thread running this event
+        changes = dynamics.apply_act(self.R, act, coefficients, where, scratch)
         self._shift_positions(event, mask)
         applied = Applied(
             step=self.step_index + 1,
@@ -328,8 +328,7 @@ class StanceModel(mesa.Model):
         k = self.step_index + 1
         self._apply_scripted(k)
         self.turn = 0
-        if self._anyone_decides:  # (with scripted actors only, there is nothing to ask)
-            self.agents.shuffle_do("step")
+        self.agents.shuffle_do("step")
         self._decays[k - 1](self.R)
         if self._drifts:
             dynamics.balance_drift(self.R, self.balance_rate)
