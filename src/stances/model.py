@@ -23,7 +23,7 @@ from stances import dynamics
 from stances.actors import Actor, make_policy
 from stances.catalogue import Form, named_types
 from stances.results import Result, Tally
-from stances.sampling import draw, member_rngs
+from stances.sampling import draw, member_rngs, noise_rngs
 from stances.scenario import Event, Scenario, load_scenario
 from stances.timegrid import step_lengths
 
@@ -111,6 +111,9 @@ class StanceModel(mesa.Model):
         self.balance_rate = values["balance_rate"]
         self.homophily = values["homophily"]
         self._noisy = np.flatnonzero(self.noise > 0)  # the members that draw noise
+        self._noise_rngs = noise_rngs(self.seed, first_member + self._noisy)
+        self._noise_drawn = np.empty((0, 0))  # noise for steps _noise_from, _noise_from + 1, ...
+        self._noise_from = 1
         self._drifts = bool((self.balance_rate > 0).any())
         issues = list(spec.issues.values())
         self.issue_names = [issue.name for issue in issues]
@@ -286,18 +289,36 @@ class StanceModel(mesa.Model):
                 when=max(self.dates[k - 1], self._earliest[e]) if uncertain_date else event.date,
             )
 
-    def _add_noise(self) -> None:
-        """Random moves in the members whose noise is above 0, each from its own generator
-        (a member without noise draws nothing, alone or in any batch)."""
+    def _add_noise(self, k: int) -> None:
+        """Random moves in the members whose noise is above 0, for step k (a member without
+        noise draws nothing, alone or in any batch)."""
         noisy = self._noisy
         if not noisy.size:
             return
-        n = self.R.shape[1]
-        eps = np.stack([self.member_rngs[m].standard_normal((n, n)) for m in noisy])
-        eps[:, np.arange(n), np.arange(n)] = 0.0
+        eps = self._noise_of_step(k)
+        if len(noisy) == self.members:
+            dynamics.jitter(self.R, self.noise, eps)
+            return
         part = self.R[noisy]
         dynamics.jitter(part, self.noise[noisy], eps)
         self.R[noisy] = part
+
+    def _noise_of_step(self, k: int) -> np.ndarray:
+        """Standard normal draws (K', N, N) for step k, 0 on the diagonal. Each member draws
+        its own in step order, a block of steps at a time: the same numbers as one step at a
+        time, with one generator call per member per block instead of per step."""
+        if not self._noise_from <= k < self._noise_from + self._noise_drawn.shape[1]:
+            n = self.R.shape[1]
+            # a block of 1 to 64 steps, at most 16 MB of draws
+            block = int(np.clip(2**21 // (len(self._noisy) * n * n), 1, 64))
+            drawn = self._noise_drawn  # refilled in place: warm memory
+            if drawn.shape != (len(self._noisy), block, n, n):
+                drawn = np.empty((len(self._noisy), block, n, n))
+            for rng, mine in zip(self._noise_rngs, drawn, strict=True):
+                rng.standard_normal(out=mine)
+            drawn[:, :, np.arange(n), np.arange(n)] = 0.0
+            self._noise_drawn, self._noise_from = drawn, k  # (K', block, N, N)
+        return self._noise_drawn[:, k - self._noise_from]
 
     def _update_positions(self) -> None:
         """One Friedkin-Johnsen step per issue, with weights from this step's scores."""
@@ -333,7 +354,7 @@ class StanceModel(mesa.Model):
         if self._drifts:
             dynamics.balance_drift(self.R, self.balance_rate)
         self._homophily()
-        self._add_noise()
+        self._add_noise(k)
         self._update_positions()
         self.history[k] = self.R
         self.positions[k] = self.X

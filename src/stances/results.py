@@ -118,7 +118,8 @@ class Result:
             "seed": seed,
             "members": history.shape[1],
             "first_member": min(c.first for c in chunks),
-            "member_seeds": f"member k draws from numpy SeedSequence({seed}, spawn_key=(k,))",
+            "member_seeds": f"member k draws from numpy SeedSequence({seed}, spawn_key=(k,)), "
+            f"its noise from SeedSequence({seed}, spawn_key=(k, 0))",
             "steps": steps,
             "step": str(spec.time.step),
             "start": spec.time.start.isoformat(),

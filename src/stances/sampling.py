@@ -3,8 +3,9 @@
 Member k of a run with root seed r has the generator ``default_rng(SeedSequence(r, spawn_key=(k,)))``:
 it depends on r and k only, so a member gives the same trajectory whatever the size of its batch,
 the number of workers, or whether it runs alone. Each member first draws its uncertain values
-(in the order the scenario lists them), then its noise and its actors' random choices step by
-step, all from its own generator.
+(in the order the scenario lists them), then its actors' random choices step by step, from that
+generator. Its noise comes from a second generator of its own, seeded by the first child of the
+same seed (``spawn_key=(k, 0)``), so that the noise can be drawn many steps at a time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def member_seed(root: int, member: int) -> np.random.SeedSequence:
 def member_rngs(root: int, first: int, count: int) -> list[np.random.Generator]:
     """Generators of members first .. first + count - 1."""
     return [np.random.default_rng(member_seed(root, first + k)) for k in range(count)]
+
+
+def noise_rngs(root: int, members: np.ndarray) -> list[np.random.Generator]:
+    """The noise generators of the given members (indices in the run)."""
+    return [np.random.default_rng(member_seed(root, int(k)).spawn(1)[0]) for k in members]
 
 
 @dataclass
