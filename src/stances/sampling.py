@@ -32,8 +32,11 @@ def member_rngs(root: int, first: int, count: int) -> list[np.random.Generator]:
 
 
 def noise_rngs(root: int, members: np.ndarray) -> list[np.random.Generator]:
-    """The noise generators of the given members (indices in the run)."""
-    return [np.random.default_rng(member_seed(root, int(k)).spawn(1)[0]) for k in members]
+    """The noise generators of the given members (indices in the run): each seeded by the first
+    child of the member's seed, ``SeedSequence(root, spawn_key=(k, 0))``."""
+    return [
+        np.random.default_rng(np.random.SeedSequence(root, spawn_key=(int(k), 0))) for k in members
+    ]
 
 
 @dataclass
