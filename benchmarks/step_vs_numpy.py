@@ -2,17 +2,17 @@
 
     .venv/bin/python benchmarks/step_vs_numpy.py [--members 10000] [--repeat 5]
 
-The floor: one in-place relaxation toward a baseline, R <- B + (R - B) * f, on a (K, N, N)
-float array (three passes over memory, the least any step of this model must do). The engine:
+The floor: one in-place relaxation toward a baseline, R <- B + (R - B) * f, on a (K, N, N) float
+array (three passes over memory, the least any step of this model must do). The engine:
 StanceModel.step() on benchmarks/article-uncertain.yaml with K members (scripted events, decay,
 recording the history), and the same with per-step noise (parameters.noise = 0.02), which adds
-K draws of N x N normals per step. Also: the floor plus copying the state into a
-fresh history array each step, which is what recording costs on its own, and the engine with its
-history written once before the clock starts, which takes the operating system's cost of
-handing over fresh memory out of the step. Prints milliseconds per step and the ratio to the
-floor, each the best of --repeat runs, all in one process; the rows take turns within each
-repeat, so that a change in the machine's state (other load, memory the host has taken back)
-reaches every row alike.
+N * N normal draws per member per step (drawn a block of steps at a time) and the artanh and
+tanh of every score. Also: the floor plus copying the state into a fresh history array each step,
+which is what recording costs on its own, and the engine with its history written once before
+the clock starts, which takes the operating system's cost of handing over fresh memory out of
+the step. Prints milliseconds per step and the ratio to the floor, each the best of --repeat
+runs, all in one process; the rows take turns within each repeat, so that a change in the
+machine's state (other load, memory the host has taken back) reaches every row alike.
 """
 
 from __future__ import annotations

@@ -237,9 +237,16 @@ def _reactive_variant(files, name: str, text: str):
     return stances.load_scenario(path)
 
 
-def test_member_alone_when_the_drawn_noise_is_zero_in_some_members(files):
+@pytest.mark.parametrize("block_values", [None, 100])
+def test_member_alone_when_the_drawn_noise_is_zero_in_some_members(
+    files, monkeypatch, block_values
+):
     """Noise drawn around 0 is clipped to 0 in about half the members; a member's random
-    choices must still not depend on the noise of the other members of its batch."""
+    choices must still not depend on the noise of the other members of its batch. With 100
+    values a block, the batch draws its noise a step at a time and a member alone six steps
+    at a time: many blocks, of other lengths."""
+    if block_values:
+        monkeypatch.setattr(stances.model, "NOISE_BLOCK_VALUES", block_values)
     scenario = _reactive_variant(
         files,
         "noise-around-zero.yaml",
@@ -702,10 +709,16 @@ def test_noisy_scores_stay_in_range(article, noise, seed):
     assert (h[:, :, np.arange(n), np.arange(n)] == 0).all()
 
 
-def test_noise_moves_scores_by_tanh_of_artanh_plus_noise_times_a_normal(quiet):
+@pytest.mark.parametrize("block_values", [None, 60])
+def test_noise_moves_scores_by_tanh_of_artanh_plus_noise_times_a_normal(
+    quiet, monkeypatch, block_values
+):
     """Rebuild two members' trajectories by hand: decay toward the baseline, then
     R <- tanh(artanh(R) + noise * eps), eps drawn step by step from the member's own noise
-    seed, SeedSequence(root, (m, 0)) (the model draws them many steps at a time)."""
+    seed, SeedSequence(root, (m, 0)). The model draws them many steps at a time: all 13 steps
+    at once, or (60 values a block) two at a time."""
+    if block_values:
+        monkeypatch.setattr(stances.model, "NOISE_BLOCK_VALUES", block_values)
     seed, members, noise = 21, 3, 0.05
     res = ensemble.run(quiet, members=members, seed=seed)
     ids = ["IND", "PAK", "AFG"]  # HEADER's actors, in file order

@@ -28,6 +28,8 @@ from stances.scenario import Event, Scenario, load_scenario
 from stances.timegrid import step_lengths
 
 ARTICLE = Path(__file__).resolve().parents[2] / "scenarios" / "article.yaml"
+# noise is drawn a block of steps at a time: about this many values per block (16 MiB)
+NOISE_BLOCK_VALUES = 2**21
 KAPPAS = ("kappa_target", "kappa_actor", "kappa_observer", "kappa_parties", "kappa_credit")
 
 
@@ -113,7 +115,7 @@ class StanceModel(mesa.Model):
         self._noisy = np.flatnonzero(self.noise > 0)  # the members that draw noise
         self._noise_rngs = noise_rngs(self.seed, first_member + self._noisy)
         self._noise_drawn = np.empty((0, 0))  # noise for steps _noise_from, _noise_from + 1, ...
-        self._noise_from = 1
+        self._noise_from, self._noise_steps = 1, 0  # ... up to _noise_from + _noise_steps - 1
         self._drifts = bool((self.balance_rate > 0).any())
         issues = list(spec.issues.values())
         self.issue_names = [issue.name for issue in issues]
@@ -307,17 +309,18 @@ class StanceModel(mesa.Model):
         """Standard normal draws (K', N, N) for step k, 0 on the diagonal. Each member draws
         its own in step order, a block of steps at a time: the same numbers as one step at a
         time, with one generator call per member per block instead of per step."""
-        if not self._noise_from <= k < self._noise_from + self._noise_drawn.shape[1]:
-            n = self.R.shape[1]
-            # a block of 1 to 64 steps, at most 16 MB of draws
-            block = int(np.clip(2**21 // (len(self._noisy) * n * n), 1, 64))
-            drawn = self._noise_drawn  # refilled in place: warm memory
-            if drawn.shape != (len(self._noisy), block, n, n):
-                drawn = np.empty((len(self._noisy), block, n, n))
+        if not self._noise_from <= k < self._noise_from + self._noise_steps:
+            noisy, n = len(self._noisy), self.R.shape[1]
+            # 1 to 64 steps, about NOISE_BLOCK_VALUES values, none past the last step
+            block = int(np.clip(NOISE_BLOCK_VALUES // (noisy * n * n), 1, 64))
+            if self._noise_drawn.shape[:2] != (noisy, block):  # else refilled in place
+                self._noise_drawn = np.empty((noisy, block, n, n))
+            steps = min(block, self.n_steps - k + 1)
+            drawn = self._noise_drawn[:, :steps]
             for rng, mine in zip(self._noise_rngs, drawn, strict=True):
                 rng.standard_normal(out=mine)
             drawn[:, :, np.arange(n), np.arange(n)] = 0.0
-            self._noise_drawn, self._noise_from = drawn, k  # (K', block, N, N)
+            self._noise_from, self._noise_steps = k, steps
         return self._noise_drawn[:, k - self._noise_from]
 
     def _update_positions(self) -> None:
