@@ -20,8 +20,8 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from stances import ensemble
-from stances.model import StanceModel
+from stances import api
+from stances.engine.model import StanceModel
 from stances.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +47,7 @@ def main() -> None:
     seed = scenario.seed
 
     start = time.perf_counter()
-    result = ensemble.run(scenario, members=args.members, seed=seed)
+    result = api.run(scenario, members=args.members, seed=seed)
     engine = time.perf_counter() - start
 
     mesa_time, rows = run_batch_run(scenario, args.members, seed)

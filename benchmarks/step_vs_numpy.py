@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stances.model import StanceModel
+from stances.engine.model import StanceModel
 from stances.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent

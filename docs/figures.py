@@ -12,8 +12,8 @@ from pathlib import Path
 
 import stances
 from stances import plots
-from stances.compare import Comparison
-from stances.results import Result
+from stances.analysis.compare import Comparison
+from stances.result import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img"

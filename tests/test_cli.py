@@ -13,7 +13,7 @@ import pytest
 from conftest import MINIMAL
 
 from stances.cli import main
-from stances.model import ARTICLE, StanceModel
+from stances.engine.model import ARTICLE, StanceModel
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

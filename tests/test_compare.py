@@ -17,8 +17,8 @@ import pytest
 from helpers import write
 
 import stances
+from stances.analysis.compare import Comparison, parse_dyads
 from stances.cli import main
-from stances.compare import Comparison, parse_dyads
 from stances.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ x gives x + r * (1 - x) if r > 0 and x + r * (1 + x) otherwise, with r = kappa *
 from __future__ import annotations
 
 import threading
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stances.catalogue import Form
-from stances.dynamics import (
+from stances.engine.dynamics import (
     Act,
     Coefficients,
     Scratch,
@@ -26,6 +26,7 @@ from stances.dynamics import (
     decay_factor,
     saturating_move,
 )
+from stances.scenario.models import Parameters
 
 DEFAULTS = Coefficients(
     kappa_target=0.5, kappa_actor=0.25, kappa_observer=0.15, kappa_parties=0.4, kappa_credit=0.3
@@ -54,7 +55,11 @@ def assert_only_changed(before: np.ndarray, after: np.ndarray, expected: dict) -
 
 
 def test_defaults_are_the_published_ones():
-    assert Coefficients() == DEFAULTS
+    # the design's starting values; the one place defaults live is the file format's Parameters
+    defaults = Parameters()
+    assert Coefficients(**{f.name: getattr(defaults, f.name) for f in fields(Coefficients)}) == (
+        DEFAULTS
+    )
 
 
 def test_saturating_move_by_hand():
@@ -475,9 +480,11 @@ def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(world,
 
 
 def test_coefficients_of_some_members():
-    shared = Coefficients()
+    shared = DEFAULTS
     assert shared.of_members(np.array([1, 2])) is shared  # the same numbers everywhere
-    c = Coefficients(kappa_target=np.array([0.1, 0.2, 0.9]), kappa_credit=np.array([0.3, 0.0, 0.6]))
+    c = replace(
+        DEFAULTS, kappa_target=np.array([0.1, 0.2, 0.9]), kappa_credit=np.array([0.3, 0.0, 0.6])
+    )
     part = c.of_members(np.array([0, 2]))
     np.testing.assert_array_equal(part.kappa_target, [0.1, 0.9])
     np.testing.assert_array_equal(part.kappa_credit, [0.3, 0.6])

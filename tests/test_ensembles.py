@@ -24,12 +24,15 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 import stances
-from stances import ScenarioError, ensemble
+from stances import ScenarioError, api
+from stances.analysis.compare import Comparison
+from stances.analysis.sweep import grid
 from stances.cli import main
-from stances.compare import Comparison
-from stances.model import StanceModel
-from stances.results import Result
-from stances.sampling import draw, member_rngs
+from stances.engine import ensemble
+from stances.engine.model import StanceModel
+from stances.engine.sampling import draw, member_rngs
+from stances.result import Result
+from stances.scenario.keys import parse_vary
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "scenarios" / "article.yaml"
@@ -208,11 +211,11 @@ def test_member_alone_equals_its_trajectory_in_the_ensemble(
         "reactive": reactive,
     }[name]
     seed = 11
-    whole = ensemble.run(scenario, members=members, seed=seed)
+    whole = api.run(scenario, members=members, seed=seed)
     # the members do differ, so the comparison below can tell them apart
     assert not all(np.array_equal(whole.history[:, 0], whole.history[:, m]) for m in checked)
     for m in checked:
-        alone = ensemble.run(scenario, members=1, first_member=m, seed=seed)
+        alone = api.run(scenario, members=1, first_member=m, seed=seed)
         assert np.array_equal(alone.history[:, 0], whole.history[:, m]), f"member {m}"
         mine = whole.draws[whole.draws["member"] == m].reset_index(drop=True)
         pdt.assert_frame_equal(alone.draws, mine, check_exact=True)
@@ -227,8 +230,8 @@ def test_member_alone_equals_its_trajectory_in_the_ensemble(
 @given(seed=st.integers(0, 2**32 - 1), members=st.integers(2, 12), data=st.data())
 def test_any_member_alone_equals_its_trajectory(whatif, seed, members, data):
     m = data.draw(st.integers(0, members - 1), label="member")
-    whole = ensemble.run(whatif, members=members, seed=seed)
-    alone = ensemble.run(whatif, members=1, first_member=m, seed=seed)
+    whole = api.run(whatif, members=members, seed=seed)
+    alone = api.run(whatif, members=1, first_member=m, seed=seed)
     assert np.array_equal(alone.history[:, 0], whole.history[:, m])
 
 
@@ -246,7 +249,7 @@ def test_member_alone_when_the_drawn_noise_is_zero_in_some_members(
     values a block, the batch draws its noise a step at a time and a member alone six steps
     at a time: many blocks, of other lengths."""
     if block_values:
-        monkeypatch.setattr(stances.model, "NOISE_BLOCK_VALUES", block_values)
+        monkeypatch.setattr(stances.engine.model, "NOISE_BLOCK_VALUES", block_values)
     scenario = _reactive_variant(
         files,
         "noise-around-zero.yaml",
@@ -262,9 +265,9 @@ set:
     seed, members = 1, 8
     noise = draw(scenario, member_rngs(seed, 0, members)).parameters["noise"]
     assert (noise == 0).any() and (noise > 0).any()
-    whole = ensemble.run(scenario, members=members, seed=seed)
+    whole = api.run(scenario, members=members, seed=seed)
     for m in range(members):
-        alone = ensemble.run(scenario, members=1, first_member=m, seed=seed)
+        alone = api.run(scenario, members=1, first_member=m, seed=seed)
         assert np.array_equal(alone.history[:, 0], whole.history[:, m]), f"member {m}"
 
 
@@ -283,9 +286,9 @@ set:
 """,
     )
     seed, members = 1, 8
-    whole = ensemble.run(scenario, members=members, seed=seed)
+    whole = api.run(scenario, members=members, seed=seed)
     for m in range(members):
-        alone = ensemble.run(scenario, members=1, first_member=m, seed=seed)
+        alone = api.run(scenario, members=1, first_member=m, seed=seed)
         assert np.array_equal(alone.history[:, 0], whole.history[:, m]), f"member {m}"
 
 
@@ -321,20 +324,20 @@ def test_cli_member_reproduces_the_member_of_an_ensemble(files, tmp_path, capsys
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_batch_size_does_not_change_the_result(whatif, seed):
     members = 30
-    whole = ensemble.run(whatif, members=members, seed=seed, batch=members)
+    whole = api.run(whatif, members=members, seed=seed, batch=members)
     for batch in (1, 7):
-        assert_same_result(whole, ensemble.run(whatif, members=members, seed=seed, batch=batch))
+        assert_same_result(whole, api.run(whatif, members=members, seed=seed, batch=batch))
 
 
 @pytest.mark.parametrize("name", ["whatif", "reactive"])
 def test_batches_and_workers_give_the_same_result(whatif, reactive, name):
     scenario, members = (whatif, 30) if name == "whatif" else (reactive, 20)
     seed = 3
-    whole = ensemble.run(scenario, members=members, seed=seed, batch=members)
+    whole = api.run(scenario, members=members, seed=seed, batch=members)
     for batch in (1, 7):
-        other = ensemble.run(scenario, members=members, seed=seed, batch=batch)
+        other = api.run(scenario, members=members, seed=seed, batch=batch)
         assert_same_result(whole, other)
-    spread = ensemble.run(scenario, members=members, seed=seed, workers=2, batch=7)
+    spread = api.run(scenario, members=members, seed=seed, workers=2, batch=7)
     assert_same_result(whole, spread)
 
 
@@ -357,9 +360,9 @@ def test_batches_cover_every_member_once():
 
 
 def test_root_seed_decides_the_draws(whatif):
-    a = ensemble.run(whatif, members=20, seed=1)
-    again = ensemble.run(whatif, members=20, seed=1)
-    b = ensemble.run(whatif, members=20, seed=2)
+    a = api.run(whatif, members=20, seed=1)
+    again = api.run(whatif, members=20, seed=1)
+    b = api.run(whatif, members=20, seed=2)
     pdt.assert_frame_equal(a.draws, again.draws, check_exact=True)
     for label in WHATIF_RANGES:
         va = a.draws.loc[a.draws["value_of"] == label, "value"].to_numpy()
@@ -369,21 +372,21 @@ def test_root_seed_decides_the_draws(whatif):
 
 
 def test_default_seed_is_the_files_and_the_manifest_records_it(whatif, tmp_path):
-    res = ensemble.run(whatif, members=12)
+    res = api.run(whatif, members=12)
     assert res.manifest["seed"] == ARTICLE_SEED  # inherited from article.yaml
     assert res.manifest["members"] == 12
     np.testing.assert_array_equal(
-        res.history, ensemble.run(whatif, members=12, seed=ARTICLE_SEED).history
+        res.history, api.run(whatif, members=12, seed=ARTICLE_SEED).history
     )
-    other = ensemble.run(whatif, members=9, seed=123, first_member=4)
-    other.save(tmp_path / "run", plots=False)
+    other = api.run(whatif, members=9, seed=123, first_member=4)
+    api.save(other, tmp_path / "run", plots=False)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
     assert (manifest["seed"], manifest["members"], manifest["first_member"]) == (123, 9, 4)
 
 
 def test_draws_table_has_one_row_per_member_and_value_in_range(whatif):
     first, members = 3, 25
-    res = ensemble.run(whatif, members=members, seed=4, first_member=first)
+    res = api.run(whatif, members=members, seed=4, first_member=first)
     draws = res.draws
     assert len(draws) == members * len(WHATIF_RANGES)
     for label, (lo, hi) in WHATIF_RANGES.items():
@@ -399,7 +402,7 @@ def test_draws_table_has_one_row_per_member_and_value_in_range(whatif):
 
 def test_recorded_draws_lie_in_their_clip_ranges(files):
     scenario = stances.load_scenario(files["clipped"])
-    res = ensemble.run(scenario, members=60, seed=2)
+    res = api.run(scenario, members=60, seed=2)
     for label, (lo, hi) in CLIPPED_RANGES.items():
         values = res.draws.loc[res.draws["value_of"] == label, "value"]
         assert len(values) == 60, label
@@ -413,7 +416,7 @@ def test_recorded_draws_lie_in_their_clip_ranges(files):
 def test_drawn_dates_are_whole_days_applied_in_their_step(whatif):
     seed, members = 6, 40
     days = draw(whatif, member_rngs(seed, 0, members)).values["events[beijing-trilateral].date"]
-    res = ensemble.run(whatif, members=members, seed=seed)
+    res = api.run(whatif, members=members, seed=seed)
     recorded = (
         res.draws[res.draws["value_of"] == "events[beijing-trilateral].date"]
         .sort_values("member")["value"]
@@ -460,13 +463,13 @@ replace:
     )
     scenario = stances.load_scenario(path)
     seed, members = 2, 20
-    whole = ensemble.run(scenario, members=members, seed=seed)
+    whole = api.run(scenario, members=members, seed=seed)
     rows = whole.events[whole.events["event"] == "beijing-trilateral"]
     assert set(rows["date"]) == {logged}
     assert set(rows["step"]) == {step}
     assert set(rows["members"]) == {members}
     for m in range(members):
-        alone = ensemble.run(scenario, members=1, first_member=m, seed=seed)
+        alone = api.run(scenario, members=1, first_member=m, seed=seed)
         mine = alone.events[alone.events["event"] == "beijing-trilateral"]
         assert set(mine["date"]) == {logged}, f"member {m}"
 
@@ -478,7 +481,7 @@ replace:
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), members=st.integers(2, 40))
 def test_quantile_table_is_numpy_percentile_over_members(whatif, seed, members):
-    res = ensemble.run(whatif, members=members, seed=seed)
+    res = api.run(whatif, members=members, seed=seed)
     ids = list(res.actors)
     dates = weekly_boundaries(ARTICLE_START, ARTICLE_END)
     assert res.dates == dates
@@ -505,8 +508,8 @@ def test_quantile_table_is_numpy_percentile_over_members(whatif, seed, members):
 
 
 def test_quantiles_csv_holds_the_quantiles(whatif, tmp_path):
-    res = ensemble.run(whatif, members=25, seed=8)
-    res.save(tmp_path / "run", plots=False)
+    res = api.run(whatif, members=25, seed=8)
+    api.save(res, tmp_path / "run", plots=False)
     csv = pd.read_csv(tmp_path / "run" / "quantiles.csv", keep_default_na=False)
     ids = list(res.actors)
     assert len(csv) == len(res.dates) * len(ids) * (len(ids) - 1)
@@ -523,13 +526,13 @@ def test_quantiles_csv_holds_the_quantiles(whatif, tmp_path):
 
 
 def test_ensemble_without_members_writes_quantiles_only(whatif, tmp_path):
-    res = ensemble.run(whatif, members=20, seed=9)
-    out = res.save(tmp_path / "run", plots=False)
+    res = api.run(whatif, members=20, seed=9)
+    out = api.save(res, tmp_path / "run", plots=False)
     names = {p.name for p in out.iterdir()}
     assert {"quantiles.csv", "events.csv", "manifest.json", "draws.csv"} <= names
     assert "relations.csv" not in names
     assert "members.parquet" not in names
-    back = Result.load(out)
+    back = api.load(out)
     assert not back.has_members
     assert back.members == 20
     assert back.dates == res.dates
@@ -541,27 +544,27 @@ def test_ensemble_without_members_writes_quantiles_only(whatif, tmp_path):
 
 def test_ensemble_with_members_writes_members_parquet(whatif, tmp_path):
     pytest.importorskip("pyarrow", reason="the parquet extra writes members.parquet")
-    res = ensemble.run(whatif, members=20, seed=9, first_member=2)
-    out = res.save(tmp_path / "run", plots=False, keep_members=True)
+    res = api.run(whatif, members=20, seed=9, first_member=2)
+    out = api.save(res, tmp_path / "run", plots=False, keep_members=True)
     names = {p.name for p in out.iterdir()}
     assert {"members.parquet", "quantiles.csv"} <= names
     assert "relations.csv" not in names
     table = pd.read_parquet(out / "members.parquet")
     assert sorted(table["member"].unique()) == list(range(2, 22))
-    back = Result.load(out)
+    back = api.load(out)
     assert back.has_members
     np.testing.assert_array_equal(back.history, res.history)
     np.testing.assert_array_equal(back.median(), res.median())
 
 
 def test_single_run_writes_relations_csv(whatif, tmp_path):
-    res = ensemble.run(whatif, members=1, seed=9)
-    out = res.save(tmp_path / "run", plots=False)
+    res = api.run(whatif, members=1, seed=9)
+    out = api.save(res, tmp_path / "run", plots=False)
     names = {p.name for p in out.iterdir()}
     assert "relations.csv" in names
     assert "members.parquet" not in names
     assert "quantiles.csv" not in names
-    back = Result.load(out)
+    back = api.load(out)
     np.testing.assert_allclose(back.history, res.history, rtol=0, atol=5e-7)
     np.testing.assert_allclose(back.median(), res.median(), rtol=0, atol=5e-7)
 
@@ -673,7 +676,7 @@ def test_every_distribution_form_loads(write_scenario):
         ),
         "events[e].intensity": ("uniform", (0.5, 2.0)),
     }
-    res = ensemble.run(scenario, members=30, seed=1)
+    res = api.run(scenario, members=30, seed=1)
     draws = res.draws
     rel = draws.loc[draws["value_of"] == "relations.IND -> PAK", "value"]
     assert set(rel) <= {-0.5, -0.2, 0.1} and len(set(rel)) > 1
@@ -718,9 +721,9 @@ def test_noise_moves_scores_by_tanh_of_artanh_plus_noise_times_a_normal(
     seed, SeedSequence(root, (m, 0)). The model draws them many steps at a time: all 13 steps
     at once, or (60 values a block) two at a time."""
     if block_values:
-        monkeypatch.setattr(stances.model, "NOISE_BLOCK_VALUES", block_values)
+        monkeypatch.setattr(stances.engine.model, "NOISE_BLOCK_VALUES", block_values)
     seed, members, noise = 21, 3, 0.05
-    res = ensemble.run(quiet, members=members, seed=seed)
+    res = api.run(quiet, members=members, seed=seed)
     ids = ["IND", "PAK", "AFG"]  # HEADER's actors, in file order
     assert list(res.actors) == ids
     r0 = np.zeros((3, 3))
@@ -742,7 +745,7 @@ def test_noise_moves_scores_by_tanh_of_artanh_plus_noise_times_a_normal(
 
 
 def test_spread_across_members_grows_without_events(quiet):
-    res = ensemble.run(quiet, members=200, seed=4)
+    res = api.run(quiet, members=200, seed=4)
     n = res.history.shape[-1]
     off = ~np.eye(n, dtype=bool)
     spread = res.history.std(axis=1)[:, off].mean(axis=1)  # (steps + 1,)
@@ -756,9 +759,9 @@ def test_spread_across_members_grows_without_events(quiet):
 
 
 def test_noise_zero_gives_identical_members(article):
-    res = ensemble.run(article, members=10, seed=3)
+    res = api.run(article, members=10, seed=3)
     assert all(np.array_equal(res.history[:, m], res.history[:, 0]) for m in range(10))
-    noisy = ensemble.run(article.with_parameters(noise=0.02), members=10, seed=3)
+    noisy = api.run(article.with_parameters(noise=0.02), members=10, seed=3)
     assert not np.array_equal(noisy.history[:, 1], noisy.history[:, 0])
 
 
@@ -778,18 +781,18 @@ def test_noise_zero_gives_identical_members(article):
 )
 def test_parse_vary_rejects_malformed_text(text):
     with pytest.raises(ValueError, match=r"expected KEY=V1,V2"):
-        ensemble.parse_vary(text)
+        parse_vary(text)
 
 
 def test_parse_vary_splits_and_strips():
-    assert ensemble.parse_vary(" parameters.noise = 0.1, 0.2,,0.3 ") == (
+    assert parse_vary(" parameters.noise = 0.1, 0.2,,0.3 ") == (
         "parameters.noise",
         ["0.1", "0.2", "0.3"],
     )
 
 
 def test_grid_of_two_keys():
-    points = ensemble.grid([("a", ["1", "2", "3"]), ("b", ["x", "y"])])
+    points = grid([("a", ["1", "2", "3"]), ("b", ["x", "y"])])
     assert points == [
         {"a": "1", "b": "x"},
         {"a": "1", "b": "y"},
@@ -812,7 +815,7 @@ def test_grid_of_two_keys():
 )
 def test_grid_has_every_combination_once_first_key_slowest(values):
     varied = [(f"key{k}", v) for k, v in enumerate(values)]
-    points = ensemble.grid(varied)
+    points = grid(varied)
     assert len(points) == int(np.prod([len(v) for v in values]))
     combos = [tuple(p[f"key{k}"] for k in range(len(values))) for p in points]
     assert len(set(combos)) == len(combos)
@@ -850,7 +853,7 @@ def test_cli_sweep_writes_table_and_plots(files, tmp_path, capsys):
     assert pngs == sorted(f"sweep-{a}-{b}.png" for a, b in dyads)
     assert all((out / name).read_bytes().startswith(PNG) for name in pngs)
     for v in values:
-        res = ensemble.run(stances.load_scenario(path, {key: v}), members=20)
+        res = api.run(stances.load_scenario(path, {key: v}), members=20)
         assert res.manifest["seed"] == ARTICLE_SEED
         for row in table[table[key] == v].itertuples():
             i, j = cell(res, row.actor, row.toward)
@@ -897,9 +900,9 @@ parameters:
 
 
 def test_p_above_pairs_members_by_index(whatif, variant):
-    ref = ensemble.run(whatif, members=30, seed=5)
-    var = ensemble.run(stances.load_scenario(variant), members=30, seed=5)
-    other = ensemble.run(stances.load_scenario(variant), members=20, seed=5)
+    ref = api.run(whatif, members=30, seed=5)
+    var = api.run(stances.load_scenario(variant), members=30, seed=5)
+    other = api.run(stances.load_scenario(variant), members=20, seed=5)
     comparison = Comparison(["ref", "var", "other"], [ref, var, other])
     ids = list(ref.actors)
     differs = False
@@ -923,9 +926,9 @@ def test_p_above_pairs_members_by_index(whatif, variant):
 
 
 def test_p_above_is_none_without_members(whatif, variant, tmp_path):
-    saved = ensemble.run(whatif, members=20, seed=5).save(tmp_path / "run", plots=False)
-    back = Result.load(saved)
-    var = ensemble.run(stances.load_scenario(variant), members=20, seed=5)
+    saved = api.save(api.run(whatif, members=20, seed=5), tmp_path / "run", plots=False)
+    back = api.load(saved)
+    var = api.run(stances.load_scenario(variant), members=20, seed=5)
     comparison = Comparison(["ref", "var"], [back, var])
     assert comparison.p_above(1, ("PAK", "AFG")) is None
     table = comparison.final_table([("PAK", "AFG")], 0.05)
@@ -960,8 +963,8 @@ def test_cli_compare_with_kept_members_writes_p_above(files, variant, tmp_path, 
     assert "--seed" in capsys.readouterr().err
     assert main(["compare", str(run_dir), str(variant), "--runs", "20", "--out", str(out)]) == 0
     capsys.readouterr()
-    ref = Result.load(run_dir)
-    var = ensemble.run(stances.load_scenario(variant), members=20)
+    ref = api.load(run_dir)
+    var = api.run(stances.load_scenario(variant), members=20)
     final = pd.read_csv(out / "final.csv")
     ids = list(ref.actors)
     rows = final[final["scenario"] == "variant"]
@@ -996,13 +999,13 @@ def dask_cluster():
 
 def test_dask_gives_the_same_result_as_a_local_run(dask_cluster, whatif, reactive):
     address = dask_cluster.scheduler_address
-    local = ensemble.run(whatif, members=30, seed=4)
-    remote = ensemble.run(whatif, members=30, seed=4, batch=7, dask=address)
+    local = api.run(whatif, members=30, seed=4)
+    remote = api.run(whatif, members=30, seed=4, batch=7, dask=address)
     assert np.array_equal(remote.history, local.history)
     pdt.assert_frame_equal(remote.draws, local.draws, check_exact=True)
     pdt.assert_frame_equal(remote.events, local.events, check_exact=True)
-    local = ensemble.run(reactive, members=6, seed=4)
-    remote = ensemble.run(reactive, members=6, seed=4, batch=2, dask=address)
+    local = api.run(reactive, members=6, seed=4)
+    remote = api.run(reactive, members=6, seed=4, batch=2, dask=address)
     assert np.array_equal(remote.history, local.history)
 
 

@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stances
-from stances import StanceModel
-from stances.dynamics import friedkin_johnsen_limit
+from stances import StanceModel, api
+from stances.engine.dynamics import friedkin_johnsen_limit
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_ISSUES = ROOT / "scenarios" / "article-issues.yaml"
@@ -314,7 +314,7 @@ issues:
 @given(data=random_scenario())
 def test_stance_table_lists_only_participants(workdir, data):
     model = run_model(write(workdir, data))
-    result = model.result()
+    result = api.result_of(model)
     ids = list(data["actors"])
     steps = weeks_of(data) + 1
     table = result.stance_table()
@@ -865,8 +865,8 @@ def test_homophily_uses_the_mean_gap_over_shared_issues(write_scenario):
 @pytest.fixture(scope="module")
 def saved_article(tmp_path_factory) -> tuple[StanceModel, stances.Result, Path]:
     model = run_model(ARTICLE_ISSUES)
-    result = model.result()
-    directory = result.save(tmp_path_factory.mktemp("out") / "article-issues")
+    result = api.result_of(model)
+    directory = api.save(result, tmp_path_factory.mktemp("out") / "article-issues")
     return model, result, directory
 
 
@@ -902,7 +902,7 @@ def test_save_writes_stances_csv_and_png(saved_article):
 
 def test_load_reads_the_same_positions(saved_article):
     model, result, directory = saved_article
-    back = stances.Result.load(directory)
+    back = stances.load(directory)
     assert list(back.issues) == ["recognition", "corridor", "refugee_returns"]
     assert back.issues == result.issues
     assert back.positions.shape == model.positions.shape
@@ -921,7 +921,7 @@ def test_ensemble_writes_position_quantiles(tmp_path):
     result = stances.run(whatif, members=20)
     assert result.positions.shape[1] == 20
     expected = np.percentile(result.positions, PERCENTS, axis=1)  # (5, steps, I, N)
-    directory = result.save(tmp_path / "out")
+    directory = api.save(result, tmp_path / "out")
     assert (directory / "stances.png").is_file()
     table = pd.read_csv(directory / "stances.csv")
     columns = ["q05", "q25", "q50", "q75", "q95"]
@@ -935,7 +935,7 @@ def test_ensemble_writes_position_quantiles(tmp_path):
         np.testing.assert_allclose(got, want, rtol=0, atol=5e-7)
     # the noise spreads the members, so the quantiles differ
     assert (table["q95"] - table["q05"]).max() > 1e-3
-    back = stances.Result.load(directory)
+    back = stances.load(directory)
     np.testing.assert_allclose(back.position_quantiles, expected, rtol=0, atol=5e-7)
 
 

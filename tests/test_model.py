@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stances
-from stances import StanceModel
+from stances import StanceModel, api
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_members_without_noise_are_identical():
     single.run()
     for k in range(3):
         np.testing.assert_array_equal(model.history[:, k], single.history[:, 0])
-    relations = model.result().relations
+    relations = api.result_of(model).relations
     assert sorted(relations["member"].unique()) == [0, 1, 2]
     scores = relations.pivot_table(
         index=["step", "actor", "toward"], columns="member", values="score"
@@ -227,7 +227,7 @@ def test_beijing_mediation_raises_parties_and_credit(article, actor, toward):
 
 
 def test_article_events_all_applied_once(article):
-    sc = stances.load_scenario(stances.model.ARTICLE)
+    sc = stances.load_scenario(stances.engine.model.ARTICLE)
     applied = list(article.events.drop_duplicates("event")["event"])
     assert applied == [e.id for e in sc.events]
 
@@ -247,7 +247,7 @@ def test_state_and_history_keep_the_member_axis_last_in_memory():
 
 
 def test_member_last_allocates_any_axis_last():
-    from stances.dynamics import member_last
+    from stances.engine.dynamics import member_last
 
     a = member_last((3, 7, 2, 5), axis=1)
     assert a.shape == (3, 7, 2, 5)
@@ -265,7 +265,7 @@ UNCERTAIN_KAPPAS = {
 def test_an_event_in_some_members_moves_them_exactly_as_in_all_and_leaves_the_rest(event_id):
     """Applied in members 0, 2 and 5 only, an event changes those members exactly as applying
     it in every member does (per-member coefficients included) and no other member at all."""
-    spec = stances.load_scenario(stances.model.ARTICLE, UNCERTAIN_KAPPAS)
+    spec = stances.load_scenario(stances.engine.model.ARTICLE, UNCERTAIN_KAPPAS)
     event = next(e for e in spec.events if e.id == event_id)
     mask = np.array([True, False, True, False, False, True])
     some, every = (StanceModel(spec, members=6, rng=3, collect=False) for _ in range(2))
@@ -293,7 +293,7 @@ def test_an_event_in_no_member_changes_nothing_and_is_logged_without_means():
     logged = model.apply(model.spec.events[0], members=np.zeros(3, dtype=bool))
     assert logged.tally.count == 0 and not logged.members.any()
     np.testing.assert_array_equal(model.R, before)
-    rows = model.result().events
+    rows = api.result_of(model).events
     assert (rows["members"] == 0).all()
     assert rows[["before", "after", "change", "strength"]].isna().all().all()
 
@@ -310,8 +310,8 @@ def test_an_event_in_no_member_changes_nothing_and_is_logged_without_means():
 def test_member_totals_add_up_exactly_whatever_the_batches(values, cuts):
     """The log's totals of a run split into batches at any points equal those of the whole
     run to the last bit, and their mean is the float mean to within the fixed point."""
-    from stances.dynamics import Changes
-    from stances.results import FIXED_POINT, Tally
+    from stances.engine.dynamics import Changes
+    from stances.engine.log import FIXED_POINT, Tally
 
     before = np.array(values)
     after = -before[:, ::-1]
@@ -342,7 +342,7 @@ def test_member_totals_add_up_exactly_whatever_the_batches(values, cuts):
 def test_models_built_in_one_thread_and_run_in_two_keep_to_themselves():
     """Each event works in the scratch memory of the thread running it, so two models run at
     once in two threads end exactly as each does alone, wherever they were built."""
-    spec = stances.load_scenario(stances.model.ARTICLE, UNCERTAIN_KAPPAS)
+    spec = stances.load_scenario(stances.engine.model.ARTICLE, UNCERTAIN_KAPPAS)
 
     def build(seed: int) -> StanceModel:
         return StanceModel(spec, members=4000, rng=seed, collect=False)
@@ -364,7 +364,7 @@ def test_models_built_in_one_thread_and_run_in_two_keep_to_themselves():
 
 
 def test_apply_takes_one_strength_or_one_per_member():
-    event = stances.load_scenario(stances.model.ARTICLE).events[0]
+    event = stances.load_scenario(stances.engine.model.ARTICLE).events[0]
     models = [StanceModel(members=3, collect=False) for _ in range(3)]
     models[0].apply(event)
     models[1].apply(event, strength=[event.strength] * 3)

@@ -38,13 +38,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stances
-from stances import ScenarioError, StanceModel
-from stances.actors import Reactive, Scripted
+from stances import ScenarioError, StanceModel, api
 from stances.catalogue import Form
-from stances.dynamics import changes_of
-from stances.model import Applied
+from stances.engine.dynamics import changes_of
+from stances.engine.model import Applied
+from stances.engine.policies import Reactive, Scripted
 from stances.plots import event_list
-from stances.scenario import REACTIVE_REPERTOIRE
+from stances.scenario.models import REACTIVE_REPERTOIRE
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_REACTIVE = ROOT / "scenarios" / "article-reactive.yaml"
@@ -722,7 +722,7 @@ def test_two_refusals_in_one_step_are_two_distinct_events(tmp_path):
     ids = [a.event.id for a in model.applied]
     assert len(set(ids)) == len(ids), ids
     # the run's event list (used by the plots) keeps both
-    assert list(event_list(model.result()).origin) == ["refused", "refused"]
+    assert list(event_list(api.result_of(model)).origin) == ["refused", "refused"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -864,7 +864,7 @@ def test_reactive_article_runs_and_logs_its_decisions(tmp_path):
             assert a.event.type.name in repertoire_of(model, actor)
     assert "IND" not in by_actor
     assert not [a for a in model.applied if a.event.actor == "IND" and a.origin != "scripted"]
-    saved = model.result().save(tmp_path / "run", plots=False)
+    saved = api.save(api.result_of(model), tmp_path / "run", plots=False)
     events = pd.read_csv(saved / "events.csv", keep_default_na=False)
     assert {"origin", "utility", "alternatives", "members"} <= set(events.columns)
     rows = events[events["origin"] == "decided"]

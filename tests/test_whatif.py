@@ -17,7 +17,8 @@ from helpers import assert_at, only_problem, plain_yaml, position_of, problems_o
 
 import stances
 from stances.cli import main
-from stances.scenario import load_scenario, parse_cli_set
+from stances.scenario import load_scenario
+from stances.scenario.keys import parse_cli_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

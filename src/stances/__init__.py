@@ -4,34 +4,54 @@ import stances
 sc = stances.load_scenario("scenarios/article.yaml")
 res = stances.run(sc, seed=7)
 res.relations      # member, step, date, actor, toward, score
-res.save("results/article")
+stances.save(res, "results/article")
+
+The names below are loaded when first used, so that ``import stances`` (and reading or
+validating scenario files) does not load Mesa, pandas or matplotlib.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from stances.errors import ScenarioError
-from stances.model import StanceModel
-from stances.results import Result
-from stances.scenario import Scenario, load_scenario
+from stances.scenario.builder import load_scenario
+from stances.scenario.types import Scenario
 
-__all__ = ["Result", "Scenario", "ScenarioError", "StanceModel", "load_scenario", "run"]
+if TYPE_CHECKING:
+    from stances.api import load, run, save
+    from stances.engine.model import StanceModel
+    from stances.result import Result
+
+try:
+    __version__ = version("stances")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "run": "stances.api",
+    "save": "stances.api",
+    "load": "stances.api",
+    "StanceModel": "stances.engine.model",
+    "Result": "stances.result",
+}
+
+__all__ = [
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "StanceModel",
+    "__version__",
+    "load",
+    "load_scenario",
+    "run",
+    "save",
+]
 
 
-def run(
-    scenario: Scenario | str | Path | None = None,
-    seed: int | None = None,
-    members: int = 1,
-    workers: int = 1,
-) -> Result:
-    """Run a scenario (default: the article) to the end of its time window.
-
-    seed: the root seed (default: the scenario's); members: ensemble members, each drawing
-    from its own seed (root seed, member index); workers: processes to spread them over.
-    """
-    from stances import ensemble
-    from stances.model import ARTICLE
-
-    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
-    return ensemble.run(spec, members=members, seed=seed, workers=workers)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'stances' has no attribute {name!r}")

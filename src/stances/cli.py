@@ -8,29 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stances import ensemble
 from stances.catalogue import named_types
-from stances.compare import (
-    Comparison,
-    final_text,
-    parse_dyads,
-    save_comparison,
-    save_sweep,
-    sweep_dyads,
-    sweep_table,
-    sweep_text,
-)
 from stances.errors import ScenarioError, suggest
-from stances.model import ARTICLE
-from stances.results import Result, package_versions
-from stances.scenario import Scenario, load_scenario, parse_cli_set
-from stances.schema import json_schema
-from stances.skeleton import write_skeleton
+from stances.scenario.builder import load_scenario
+from stances.scenario.keys import parse_cli_set, parse_vary
+from stances.scenario.library import ARTICLE
+from stances.scenario.schema import json_schema
+from stances.scenario.skeleton import write_skeleton
+from stances.scenario.types import Scenario
+
+if TYPE_CHECKING:
+    from stances.result import Result
 
 COMMANDS = ("run", "compare", "sweep", "validate", "events", "new", "schema")
 
@@ -171,7 +164,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", type=Path, nargs="+")
 
-    sub.add_parser("events", help="list the named event types (CAMEO code, Goldstein weight, form)")
+    events = sub.add_parser(
+        "events", help="list the named event types (CAMEO code, Goldstein weight, form)"
+    )
+    run.set_defaults(func=_run)
+    compare.set_defaults(func=_compare)
+    sweep.set_defaults(func=_sweep)
+    new.set_defaults(func=_new)
+    schema.set_defaults(func=_schema)
+    validate.set_defaults(func=_validate)
+    events.set_defaults(func=_events)
     return parser
 
 
@@ -190,22 +192,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         args = ["run", *args]  # `stances scenarios/article.yaml` means `stances run ...`
-    ns = _parser().parse_args(args)
+    parser = _parser()
+    ns = parser.parse_args(args)
+    if not hasattr(ns, "func"):
+        parser.print_help()
+        return 2
     try:
-        if ns.command == "run":
-            return _run(ns)
-        if ns.command == "compare":
-            return _compare(ns)
-        if ns.command == "sweep":
-            return _sweep(ns)
-        if ns.command == "new":
-            return _new(ns)
-        if ns.command == "schema":
-            return _schema(ns)
-        if ns.command == "validate":
-            return _validate(ns.files)
-        if ns.command == "events":
-            return _events()
+        return int(ns.func(ns))
+    except FileExistsError as exc:  # the store never overwrites: a run directory, a file
+        print(f"stances: {exc}", file=sys.stderr)
+        return 2
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -219,8 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path that cannot be written: under a file, no permission, ...
         print(f"stances: cannot write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    _parser().print_help()
-    return 2
 
 
 def _sets(items: list[str]) -> dict[str, str]:
@@ -232,16 +226,6 @@ def _sets(items: list[str]) -> dict[str, str]:
             raise InputError(str(exc)) from None
         out[key] = value
     return out
-
-
-def next_run_dir(parent: Path, name: str) -> Path:
-    """parent/NAME-NNN with NNN one more than the highest already there."""
-    numbers = [
-        int(m.group(1))
-        for p in (parent.iterdir() if parent.is_dir() else [])
-        if (m := re.fullmatch(re.escape(name) + r"-(\d{3,})", p.name))
-    ]
-    return parent / f"{name}-{max(numbers, default=0) + 1:03d}"
 
 
 def _check_ensemble(ns: argparse.Namespace) -> None:
@@ -260,8 +244,10 @@ def _check_ensemble(ns: argparse.Namespace) -> None:
 def _ensemble(
     ns: argparse.Namespace, scenario: Scenario, members: int | None = None, first: int = 0
 ) -> Result:
+    from stances import api
+
     try:
-        return ensemble.run(
+        return api.run(
             scenario,
             members=members or ns.runs,
             seed=ns.seed,
@@ -269,6 +255,7 @@ def _ensemble(
             workers=ns.workers,
             batch=ns.batch,
             dask=ns.dask,
+            progress=None,
         )
     except RuntimeError as exc:  # the dask extra is missing, or its scheduler out of reach
         raise InputError(str(exc)) from None
@@ -277,14 +264,16 @@ def _ensemble(
 def _run(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
     scenario = load_scenario(ns.file, _sets(ns.sets))
+    from stances import api
+    from stances.store import next_run_dir
+    from stances.text import change_table
+
     out = ns.out or next_run_dir(Path("results"), ns.file.stem)
-    if out.exists():
-        raise InputError(f"{out} already exists; runs are never overwritten (choose another --out)")
     if ns.member is not None:
         result = _ensemble(ns, scenario, members=1, first=ns.member)
     else:
         result = _ensemble(ns, scenario)
-    result.save(out, plots=not ns.no_plots, keep_members=ns.keep_members)
+    api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
     seed = result.manifest["seed"]
     who = (
         f"member {ns.member} of seed {seed}"
@@ -297,27 +286,14 @@ def _run(ns: argparse.Namespace) -> int:
     files = sorted(p.name for p in out.iterdir())
     print(f"wrote {out}/  ({', '.join(files)})")
     print()
-    print(change_table(result, scenario))
+    print(change_table(result))
     return 0
-
-
-def change_table(result: Result, scenario: Scenario, rows: int = 8) -> str:
-    """The dyads that changed most, with the events that moved them most at the time."""
-    d0, d1 = result.dates[0], result.dates[-1]
-    lines = [
-        f"Largest changes, {d0:%d %b %Y} -> {d1:%d %b %Y} (scores from -1 hostile to +1 friendly)",
-        f"  {'who -> whom':<12} {'start':>6} {'end':>6} {'change':>7}   events that moved it most (immediate effect)",
-    ]
-    for row in result.changes().head(rows).itertuples():
-        drivers = ", ".join(f"{e} {c:+.2f}" for e, c in result.drivers(row.actor, row.toward))
-        lines.append(
-            f"  {row.actor + ' -> ' + row.toward:<12} {row.initial:>+6.2f} {row.final:>+6.2f} {row.change:>+7.2f}   {drivers or 'none (observer effects only)'}"
-        )
-    return "\n".join(lines)
 
 
 def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Result:
     """A run directory is read back; a scenario file is run."""
+    from stances.store import load_run
+
     if path.is_dir():
         if not (path / "manifest.json").is_file():
             raise InputError(f"{path} is a directory but not a run directory (no manifest.json)")
@@ -326,7 +302,7 @@ def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Res
                 f"{path}: --set and --seed apply to scenario files, not to earlier runs"
             )
         try:
-            return Result.load(path)
+            return load_run(path)
         except (OSError, ValueError, KeyError, IndexError) as exc:
             why = f"{type(exc).__name__}: {exc}"
             raise InputError(f"{path}: not a readable run directory ({why})") from None
@@ -347,11 +323,13 @@ def _compare(ns: argparse.Namespace) -> int:
         raise InputError(f"--threshold must be positive, got {ns.threshold}")
     _check_ensemble(ns)
     sets = _sets(ns.sets)
+    from stances import api
+    from stances.analysis.compare import Comparison, parse_dyads
+    from stances.result import package_versions
+    from stances.store import next_run_dir
+    from stances.text import final_text
+
     out = ns.out or next_run_dir(Path("results"), "compare")
-    if out.exists():
-        raise InputError(
-            f"{out} already exists; results are never overwritten (choose another --out)"
-        )
     problems: list = []
     results = []
     for path in ns.inputs:  # read every input before giving up, so all problems show at once
@@ -388,7 +366,7 @@ def _compare(ns: argparse.Namespace) -> int:
         "runs": [r.manifest for r in results],
         "versions": package_versions(),
     }
-    save_comparison(comparison, dyads, ns.threshold, out, manifest)
+    api.save_comparison(comparison, dyads, ns.threshold, out, manifest)
     print(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
     print(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
     print()
@@ -411,17 +389,18 @@ def _compare(ns: argparse.Namespace) -> int:
 def _sweep(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
     try:
-        varied = [ensemble.parse_vary(v) for v in ns.vary]
+        varied = [parse_vary(v) for v in ns.vary]
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    from stances import api
+    from stances.analysis.compare import parse_dyads
+    from stances.analysis.sweep import sweep, sweep_dyads, sweep_table
+    from stances.result import package_versions
+    from stances.store import next_run_dir
+    from stances.text import sweep_text
+
     out = ns.out or next_run_dir(Path("results"), "sweep")
-    if out.exists():
-        raise InputError(
-            f"{out} already exists; results are never overwritten (choose another --out)"
-        )
-    points = ensemble.sweep(
-        ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc)
-    )
+    points = sweep(ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc))
     try:
         dyads = parse_dyads(ns.dyads) if ns.dyads is not None else sweep_dyads(points)
     except ValueError as exc:
@@ -439,7 +418,7 @@ def _sweep(ns: argparse.Namespace) -> int:
         "dyads": [f"{a} -> {b}" for a, b in dyads],
         "versions": package_versions(),
     }
-    save_sweep(points, dyads, table, out, manifest)
+    api.save_sweep(points, dyads, table, out, manifest)
     print(
         f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
     )
@@ -489,9 +468,9 @@ def _schema(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _validate(files: list[Path]) -> int:
+def _validate(ns: argparse.Namespace) -> int:
     failed = False
-    for file in files:
+    for file in ns.files:
         try:
             scenario = load_scenario(file)
         except ScenarioError as exc:
@@ -503,7 +482,7 @@ def _validate(files: list[Path]) -> int:
     return 2 if failed else 0
 
 
-def _events() -> int:
+def _events(ns: argparse.Namespace) -> int:
     print(f"{'name':<22} {'CAMEO':<6} {'weight':>6}  {'form':<10} description")
     for t in named_types().values():
         print(f"{t.name:<22} {t.cameo:<6} {t.goldstein:>+6.1f}  {t.form.value:<10} {t.description}")

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from stances.analysis.compare import what_differs
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from stances.results import Result
+    from stances.result import Result
 
 CONFLICT = "#b2182b"
 COOPERATION = "#2166ac"
@@ -304,41 +306,6 @@ PALETTE = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a
 def scenario_colour(index: int) -> str:
     """Black for the reference (index 0), then a qualitative palette."""
     return REFERENCE if index == 0 else PALETTE[(index - 1) % len(PALETTE)]
-
-
-def _event_keys(result: Result) -> dict[str, tuple]:
-    """Each applied event's id -> (date, who, type, intensity), to tell what differs."""
-    ev = result.events.drop_duplicates(["step", "event"])
-    return {r.event: (r.date, r.who, r.type, round(float(r.intensity), 6)) for r in ev.itertuples()}
-
-
-SECTIONS_COMPARED = ("time", "actors", "relations", "baseline", "parameters", "issues", "seed")
-
-
-def what_differs(reference: Result, variant: Result) -> str:
-    """'removed a (21 May); added b (10 Jun); changed c; parameters differ' in words, from the
-    applied events and the resolved scenarios in the manifests."""
-    ref, var = _event_keys(reference), _event_keys(variant)
-    removed = [k for k in ref if k not in var]
-    added = [k for k in var if k not in ref]
-    changed = [k for k in var if k in ref and var[k] != ref[k]]
-
-    def when(keys: dict[str, tuple], k: str) -> str:
-        return f"{k} ({date.fromisoformat(keys[k][0]):%d %b})"
-
-    parts = []
-    if removed:
-        parts.append("removed " + ", ".join(when(ref, k) for k in removed))
-    if added:
-        parts.append("added " + ", ".join(when(var, k) for k in added))
-    if changed:
-        parts.append("changed " + ", ".join(when(var, k) for k in changed))
-    a = reference.manifest.get("resolved_scenario", {})
-    b = variant.manifest.get("resolved_scenario", {})
-    differ = [key for key in SECTIONS_COMPARED if a.get(key) != b.get(key)]
-    if differ:
-        parts.append(", ".join(differ) + (" differ" if len(differ) > 1 else " differs"))
-    return "; ".join(parts) or "the same scenario"
 
 
 def _dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stances.dynamics import (
+from stances.engine.dynamics import (
     balance_drift,
     friedkin_johnsen_limit,
     friedkin_johnsen_step,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stances.dynamics import friedkin_johnsen_limit, influence_weights
-from stances.model import StanceModel
+from stances.engine.dynamics import friedkin_johnsen_limit, influence_weights
+from stances.engine.model import StanceModel
 from stances.scenario import load_scenario
 from tests.validation.published import friedkin_johnsen_error, kulakowski_case, marvel_case
 

@@ -1,4 +1,5 @@
-"""Running many members: batches of members, processes, a Dask cluster, parameter sweeps.
+"""Running many members: batches of members on this process, on worker processes or on a Dask
+cluster; each batch gives a ``Chunk`` (``Result.from_chunks`` joins them).
 
 Every batch is one StanceModel advancing its members together on the member axis; a batch
 of members first .. first + k - 1 gives exactly what those members give in any other batch
@@ -7,18 +8,15 @@ of members first .. first + k - 1 gives exactly what those members give in any o
 
 from __future__ import annotations
 
-import itertools
 import math
 import multiprocessing
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
-from stances.model import StanceModel
-from stances.results import Chunk, Result, chunk_of
-from stances.scenario import Scenario, load_scenario
+from stances.engine.log import Chunk
+from stances.engine.model import StanceModel
+from stances.scenario.types import Scenario
 
 DEFAULT_BATCH = 2000  # members per batch: big enough for numpy, small enough for memory
 
@@ -28,7 +26,7 @@ def run_batch(task: tuple[Scenario, int, int, int]) -> Chunk:
     scenario, seed, first, count = task
     model = StanceModel(scenario, rng=seed, members=count, first_member=first, collect=False)
     model.run()
-    return chunk_of(model)
+    return model.chunk()
 
 
 def batches(members: int, first: int, size: int) -> list[tuple[int, int]]:
@@ -55,7 +53,7 @@ def _progress(items: Iterable[Chunk], total: int, label: str, show: bool | None)
     yield from tqdm(items, total=total, desc=label, unit="batch", file=sys.stderr)
 
 
-def run(
+def run_chunks(
     scenario: Scenario,
     *,
     members: int = 1,
@@ -65,8 +63,9 @@ def run(
     batch: int | None = None,
     dask: str | None = None,
     progress: bool | None = None,
-) -> Result:
-    """Run `members` members of a scenario (members first_member, ...) and join them.
+) -> tuple[int, list[Chunk]]:
+    """Run `members` members of a scenario (members first_member, ...): the root seed used and
+    the chunk of each batch.
 
     workers: processes on this machine; dask: the address of a Dask scheduler to send the
     batches to instead. progress: None shows a bar only on a terminal.
@@ -87,7 +86,7 @@ def run(
             )
     else:
         chunks = list(_progress(map(run_batch, tasks), len(tasks), scenario.title[:40], progress))
-    return Result.from_chunks(scenario, root, scenario.step_dates(), chunks)
+    return root, chunks
 
 
 def _run_on_dask(tasks: list, address: str) -> list[Chunk]:
@@ -102,58 +101,3 @@ def _run_on_dask(tasks: list, address: str) -> list[Chunk]:
     with client:
         futures = client.map(run_batch, tasks, pure=False)
         return client.gather(futures)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sweeps
-
-
-@dataclass
-class SweepPoint:
-    """One point of a sweep grid: the values set, and the run they gave."""
-
-    values: dict[str, str]
-    result: Result
-
-    @property
-    def label(self) -> str:
-        return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in self.values.items())
-
-
-def parse_vary(text: str) -> tuple[str, list[str]]:
-    """'parameters.kappa_observer=0.1,0.2' -> ('parameters.kappa_observer', ['0.1', '0.2'])."""
-    key, sep, values = text.partition("=")
-    items = [v.strip() for v in values.split(",") if v.strip()]
-    if not sep or not key.strip() or not items:
-        raise ValueError(
-            f"--vary {text!r}: expected KEY=V1,V2,..., e.g. --vary parameters.kappa_observer=0.1,0.2"
-        )
-    twice = sorted({v for v in items if items.count(v) > 1})
-    if twice:
-        raise ValueError(f"--vary {key.strip()}: {', '.join(twice)} listed twice")
-    return key.strip(), items
-
-
-def grid(varied: Sequence[tuple[str, list[str]]]) -> list[dict[str, str]]:
-    """Every combination of the varied values (the first key varies slowest)."""
-    keys = [k for k, _ in varied]
-    return [
-        dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in varied))
-    ]
-
-
-def sweep(
-    path: Path,
-    varied: Sequence[tuple[str, list[str]]],
-    *,
-    sets: dict[str, str] | None = None,
-    run_one: Callable[[Scenario], Result],
-) -> list[SweepPoint]:
-    """Run the scenario at every grid point (each with the same root seed: common random
-    numbers, so differences come from the varied values, not from different draws)."""
-    points = []
-    for values in grid(varied):
-        flags = dict.fromkeys(values, "--vary")  # problems name the option they came from
-        scenario = load_scenario(path, {**(sets or {}), **values}, flags)
-        points.append(SweepPoint(values, run_one(scenario)))
-    return points

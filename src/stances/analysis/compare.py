@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stances.errors import suggest
-from stances.results import Result, write_manifest, write_new_directory
+from stances.result import Result
 
 Dyad = tuple[str, str]
 
@@ -235,135 +234,40 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def save_comparison(
-    comparison: Comparison, dyads: list[Dyad], threshold: float, out: Path, manifest: dict
-) -> Path:
-    """A new directory with comparison.png, difference.png, final.csv and manifest.json; with
-    issues the results share, also stances.png and final-stances.csv (the positions that
-    differ most)."""
-    from stances import plots
-
-    stances = comparison.stances_that_differ()
-
-    def write(scratch: Path) -> None:
-        comparison.final_table(dyads, threshold).to_csv(
-            scratch / "final.csv", index=False, float_format="%.6f"
-        )
-        if stances:
-            comparison.stance_table(stances).to_csv(
-                scratch / "final-stances.csv", index=False, float_format="%.6f"
-            )
-            plots.stance_comparison_figure(comparison, stances).savefig(
-                scratch / "stances.png", dpi=150
-            )
-        plots.comparison_figure(comparison, dyads).savefig(scratch / "comparison.png", dpi=150)
-        plots.difference_figure(comparison, dyads, threshold).savefig(
-            scratch / "difference.png", dpi=150
-        )
-        write_manifest(scratch, manifest)
-
-    return write_new_directory(out, write)
-
-
-def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> str:
-    """A printed table: final scores per dyad and scenario, differences, when they part and,
-    for ensembles, the share of futures in which each variant ends above the reference."""
-    labels = comparison.labels
-    end = comparison.dates[-1]
-    ensemble = any(r.members > 1 for r in comparison.results)
-    table = []
-    for dyad in dyads:
-        cells, parts = [], []
-        for i in range(len(labels)):
-            final = comparison.centre(i, dyad)[-1]
-            if i == 0:
-                cells.append(f"{final:+.2f}")
-                continue
-            cell = f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})"
-            above = comparison.p_above(i, dyad)
-            if ensemble:
-                cell += f" {above:4.0%}" if above is not None else "  n/a"
-            cells.append(cell)
-            parted = comparison.parting_date(i, dyad, threshold)
-            if parted:
-                parts.append(
-                    f"{labels[i]} {parted:%d %b %Y}" if len(labels) > 2 else f"{parted:%d %b %Y}"
-                )
-        table.append((f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(parts) or "-"))
-    width = max(len(c) for _, cells, _ in table for c in [*cells, *labels]) + 2
-    note = "; then the share of futures ending above it" if ensemble else ""
-    labels = [labels[0], *(f"{label} (p>ref)" if ensemble else label for label in labels[1:])]
-    width = max(width, *(len(label) + 2 for label in labels))
-    lines = [f"Note: {n}" for n in comparison.time_notes()] + [
-        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note}; "
-        f"'parts' = first date more than {threshold:g} apart)",
-        f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
-    ]
-    for name, cells, parts in table:
-        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in cells) + f"   {parts}")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------
-# Sweeps: the same scenario over a grid of values
+# What differs between two scenarios, in words
 
 
-def sweep_dyads(points: list, most: int = 4) -> list[Dyad]:
-    """The dyads whose final median moves most across the sweep's points."""
-    ids = points[0].result.actor_ids
-    finals = np.stack([p.result.median()[-1] for p in points])  # (P, N, N)
-    spread = finals.max(axis=0) - finals.min(axis=0)
-    dyads = [(a, b) for i, a in enumerate(ids) for j, b in enumerate(ids) if i != j]
-    return sorted(dyads, key=lambda d: -spread[ids.index(d[0]), ids.index(d[1])])[:most]
+def _event_keys(result: Result) -> dict[str, tuple]:
+    """Each applied event's id -> (date, who, type, intensity), to tell what differs."""
+    ev = result.events.drop_duplicates(["step", "event"])
+    return {r.event: (r.date, r.who, r.type, round(float(r.intensity), 6)) for r in ev.itertuples()}
 
 
-def sweep_table(points: list, dyads: list[Dyad]) -> pd.DataFrame:
-    """One row per point and dyad: the varied values, then the final median and 5-95 % range."""
-    rows = []
-    for point in points:
-        for a, b in dyads:
-            q05, q50, q95 = np.percentile(point.result.score(a, b)[-1], (5, 50, 95))
-            rows.append(
-                {
-                    **point.values,
-                    "actor": a,
-                    "toward": b,
-                    "final_q05": q05,
-                    "final_median": q50,
-                    "final_q95": q95,
-                }
-            )
-    return pd.DataFrame(rows)
+SECTIONS_COMPARED = ("time", "actors", "relations", "baseline", "parameters", "issues", "seed")
 
 
-def sweep_text(table: pd.DataFrame) -> str:
-    """The final median (5-95 %) of each dyad against the varied values."""
-    keys = [
-        c
-        for c in table.columns
-        if c not in ("actor", "toward", "final_q05", "final_median", "final_q95")
-    ]
-    lines = ["Final scores: median [5 %, 95 %] over members"]
-    for (a, b), rows in table.groupby(["actor", "toward"], sort=False):
-        lines.append(f"  {a} -> {b}")
-        for row in rows.to_dict("records"):
-            values = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys)
-            lines.append(
-                f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
-            )
-    return "\n".join(lines)
+def what_differs(reference: Result, variant: Result) -> str:
+    """'removed a (21 May); added b (10 Jun); changed c; parameters differ' in words, from the
+    applied events and the resolved scenarios in the manifests."""
+    ref, var = _event_keys(reference), _event_keys(variant)
+    removed = [k for k in ref if k not in var]
+    added = [k for k in var if k not in ref]
+    changed = [k for k in var if k in ref and var[k] != ref[k]]
 
+    def when(keys: dict[str, tuple], k: str) -> str:
+        return f"{k} ({date.fromisoformat(keys[k][0]):%d %b})"
 
-def save_sweep(
-    points: list, dyads: list[Dyad], table: pd.DataFrame, out: Path, manifest: dict
-) -> Path:
-    """A new directory with sweep.csv, one figure per dyad and manifest.json."""
-    from stances import plots
-
-    def write(scratch: Path) -> None:
-        table.to_csv(scratch / "sweep.csv", index=False, float_format="%.6f")
-        for a, b in dyads:
-            plots.sweep_figure(points, (a, b)).savefig(scratch / f"sweep-{a}-{b}.png", dpi=150)
-        write_manifest(scratch, manifest)
-
-    return write_new_directory(out, write)
+    parts = []
+    if removed:
+        parts.append("removed " + ", ".join(when(ref, k) for k in removed))
+    if added:
+        parts.append("added " + ", ".join(when(var, k) for k in added))
+    if changed:
+        parts.append("changed " + ", ".join(when(var, k) for k in changed))
+    a = reference.manifest.get("resolved_scenario", {})
+    b = variant.manifest.get("resolved_scenario", {})
+    differ = [key for key in SECTIONS_COMPARED if a.get(key) != b.get(key)]
+    if differ:
+        parts.append(", ".join(differ) + (" differ" if len(differ) > 1 else " differs"))
+    return "; ".join(parts) or "the same scenario"

@@ -1,35 +1,26 @@
-"""Result: the outcome of a run as tables, and run directories written whole or not at all."""
+"""Result: the outcome of a run as tables (scores, quantiles, events, draws, positions).
+
+A Result is built from the chunks the engine's batches produce (``from_chunks``) or read back
+from a run directory (``store.load_run``); it knows nothing of the model that made it, nor of
+files or figures.
+"""
 
 from __future__ import annotations
 
-import json
-import os
+import hashlib
 import platform
-import shutil
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from stances.dynamics import Changes
-    from stances.model import StanceModel
-    from stances.scenario import Event, Scenario
-
-RELATIONS_CSV = "relations.csv"
-MEMBERS_PARQUET = "members.parquet"
-QUANTILES_CSV = "quantiles.csv"
-DRAWS_CSV = "draws.csv"
-STANCES_CSV = "stances.csv"
-EVENTS_CSV = "events.csv"
-MANIFEST = "manifest.json"
+from stances.engine.log import Applied, Chunk, merge_chunks
+from stances.scenario.types import Scenario
 
 EVENT_COLUMNS = [
     "step",
@@ -96,11 +87,6 @@ class Result:
     positions: np.ndarray | None = None
     issues: dict[str, dict] = field(default_factory=dict)
     stored_position_quantiles: np.ndarray | None = None
-
-    @classmethod
-    def from_model(cls, model: StanceModel) -> Result:
-        """Collect a model's history and applied events."""
-        return cls.from_chunks(model.spec, model.seed, model.dates, [chunk_of(model)])
 
     @classmethod
     def from_chunks(
@@ -309,89 +295,6 @@ class Result:
         top = total.reindex(total.abs().sort_values(ascending=False, kind="stable").index)[:n]
         return [(str(e), float(c)) for e, c in top.items()]
 
-    def save(self, directory: Path | str, plots: bool = True, keep_members: bool = False) -> Path:
-        """Write the run to a new directory, all or nothing; FileExistsError if it exists (an
-        earlier run is never overwritten).
-
-        A single run writes relations.csv; an ensemble writes quantiles.csv, and its members'
-        scores only with keep_members (members.parquet if pyarrow is installed, else
-        relations.csv). Both write events.csv, manifest.json, draws.csv (when the scenario has
-        uncertain values) and the plots.
-        """
-
-        def write(scratch: Path) -> None:
-            if self.members == 1 or keep_members:
-                if self.members > 1 and _has_pyarrow():
-                    self.relations.to_parquet(scratch / MEMBERS_PARQUET, index=False)
-                else:
-                    self.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
-            if self.members > 1:
-                self.quantile_table().to_csv(
-                    scratch / QUANTILES_CSV, index=False, float_format="%.6f"
-                )
-            self.events.to_csv(scratch / EVENTS_CSV, index=False, float_format="%.6f")
-            if self.issues:
-                self.stance_table().to_csv(scratch / STANCES_CSV, index=False, float_format="%.6f")
-            if self.draws is not None and not self.draws.empty:
-                self.draws.to_csv(scratch / DRAWS_CSV, index=False, float_format="%.6f")
-            write_manifest(scratch, self.manifest)
-            if plots:
-                from stances import plots as plotting
-
-                plotting.relations_figure(self).savefig(scratch / "relations.png", dpi=150)
-                plotting.matrix_figure(self).savefig(scratch / "matrix.png", dpi=150)
-                if self.issues:
-                    plotting.stances_figure(self).savefig(scratch / "stances.png", dpi=150)
-
-        return write_new_directory(Path(directory), write)
-
-    @classmethod
-    def load(cls, directory: Path | str) -> Result:
-        """Read a run directory written by ``save``."""
-        directory = Path(directory)
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        events = pd.read_csv(directory / EVENTS_CSV, keep_default_na=False)
-        draws = pd.read_csv(directory / DRAWS_CSV) if (directory / DRAWS_CSV).is_file() else None
-        resolved = manifest.get("resolved_scenario", {})
-        names = {k: v.get("name", k) for k, v in resolved.get("actors", {}).items()}
-        history, stored = None, None
-        if (directory / MEMBERS_PARQUET).is_file():
-            table = pd.read_parquet(directory / MEMBERS_PARQUET)
-        elif (directory / RELATIONS_CSV).is_file():
-            table = pd.read_csv(directory / RELATIONS_CSV, keep_default_na=False)
-        else:
-            table = pd.read_csv(directory / QUANTILES_CSV, keep_default_na=False)
-        ids = list(names) or sorted(set(table["actor"]) | set(table["toward"]))
-        at = {a: n for n, a in enumerate(ids)}
-        steps = sorted(table["step"].unique())
-        i, j = table["actor"].map(at).to_numpy(), table["toward"].map(at).to_numpy()
-        if "score" in table:
-            member = table["member"].to_numpy() - table["member"].min()
-            history = np.zeros((len(steps), member.max() + 1, len(ids), len(ids)))
-            history[table["step"].to_numpy(), member, i, j] = table["score"].to_numpy()
-        else:
-            stored = np.zeros((len(QUANTILES), len(steps), len(ids), len(ids)))
-            for q, p in enumerate(QUANTILES):
-                stored[q, table["step"].to_numpy(), i, j] = table[f"q{p:02d}"].to_numpy()
-        dates = [
-            date.fromisoformat(d) for d in table.drop_duplicates("step").sort_values("step")["date"]
-        ]
-        issues = manifest.get("issues", {})
-        positions, stored_positions = _read_stances(directory, issues, ids, len(dates))
-        return cls(
-            manifest.get("title", directory.name),
-            {a: names.get(a, a) for a in ids},
-            dates,
-            history,
-            events,
-            manifest,
-            draws,
-            stored,
-            positions,
-            issues,
-            stored_positions,
-        )
-
 
 def _as_written(value: float, unit: str | None) -> str:
     """A drawn value as a user would write it: a date as YYYY-MM-DD (`value` holds its day
@@ -403,172 +306,7 @@ def _as_written(value: float, unit: str | None) -> str:
     return f"{value:.6g}"
 
 
-def _read_stances(directory: Path, issues: dict, ids: list[str], steps: int):
-    """Positions (steps, 1, I, N) of a single run, or their quantiles (5, steps, I, N)."""
-    if not issues or not (directory / STANCES_CSV).is_file():
-        return None, None
-    table = pd.read_csv(directory / STANCES_CSV)
-    i = table["issue"].map({name: n for n, name in enumerate(issues)}).to_numpy()
-    a = table["actor"].map({actor: n for n, actor in enumerate(ids)}).to_numpy()
-    t = table["step"].to_numpy()
-    if "position" in table:
-        positions = np.zeros((steps, 1, len(issues), len(ids)))
-        positions[t, 0, i, a] = table["position"].to_numpy()
-        return positions, None
-    stored = np.zeros((len(QUANTILES), steps, len(issues), len(ids)))
-    for q, p in enumerate(QUANTILES):
-        stored[q, t, i, a] = table[f"q{p:02d}"].to_numpy()
-    return None, stored
-
-
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-FIXED_POINT = 2.0**32  # member totals are kept in units of 2**-32 (about 2.3e-10)
-
-
-def fixed_total(values: np.ndarray) -> np.ndarray:
-    """The sum over members of `values` (K, ...), along axis 0.
-
-    Exact: each value is cut to a multiple of 2**-32 and the multiples are added as int64,
-    so the totals of the batches of a run add up to the same number in any grouping (a float
-    sum would depend on the grouping in its last bits). The sum of |values| must stay below
-    2**31: two billion members at scores in [-1, 1], two hundred million at strengths <= 10.
-    """
-    by_member = values.transpose(*range(1, values.ndim), 0)  # contiguous for the model's state
-    units = np.empty(by_member.shape, dtype=np.int64)
-    np.multiply(by_member, FIXED_POINT, out=units, casting="unsafe")  # truncates toward 0
-    return units.sum(axis=-1)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """One applied event summed over the members where it happened (see ``fixed_total``):
-    O(cells) to keep whatever the number of members, and exact to add across batches.
-
-    count: members where it happened; before, after: int64 (M,) totals of the scores of the
-    M cells it touched; strength: total strength; utility: total utility (decided events).
-    """
-
-    count: int
-    before: np.ndarray
-    after: np.ndarray
-    strength: np.int64
-    utility: np.int64 | None
-
-    @classmethod
-    def of(cls, changes: Changes, strength: np.ndarray, utility: np.ndarray | None = None) -> Tally:
-        """Sum an event's changes (k, M), strengths (k,) and utilities (k,) over the k members
-        where it happened."""
-        return cls(
-            len(strength),
-            fixed_total(changes.before),
-            fixed_total(changes.after),
-            fixed_total(strength),
-            None if utility is None else fixed_total(utility),
-        )
-
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            self.count + other.count,
-            self.before + other.before,
-            self.after + other.after,
-            self.strength + other.strength,
-            None if self.utility is None else self.utility + other.utility,
-        )
-
-    def mean(self, total: np.ndarray | np.int64 | None) -> np.ndarray | float:
-        """A total as a mean over the members where the event happened (NaN for None)."""
-        if total is None:
-            return np.nan
-        if self.count == 0:
-            return np.full(np.shape(total), np.nan)
-        return total / FIXED_POINT / self.count
-
-
-@dataclass
-class Record:
-    """One applied event across the members of a batch.
-
-    rows, cols: the M cells it touched; tally: its member totals; alternatives: the best other
-    actions of the first member that took it (decided events).
-    """
-
-    step: int
-    order: tuple[int, ...]
-    event: Event
-    origin: str
-    date: date
-    rows: np.ndarray
-    cols: np.ndarray
-    tally: Tally
-    alternatives: tuple[tuple[str, float], ...]
-
-    @property
-    def key(self) -> tuple:
-        return (self.step, self.order, self.event.id, self.origin)
-
-
-@dataclass
-class Chunk:
-    """What one batch of members (first .. first + k - 1) produced; small enough to send
-    between processes."""
-
-    first: int
-    history: np.ndarray
-    records: list[Record]
-    draws: dict[str, np.ndarray]
-    positions: np.ndarray  # (T+1, k, I, N) issue positions
-
-
-def chunk_of(model: StanceModel) -> Chunk:
-    """A model's output as a Chunk."""
-    records = [
-        Record(a.step, a.order, a.event, a.origin, a.date, a.rows, a.cols, a.tally, a.alternatives)
-        for a in model.applied
-    ]
-    steps = model.step_index
-    return Chunk(
-        model.first_member,
-        model.history[: steps + 1].copy(),
-        records,
-        model.draws.values,
-        model.positions[: steps + 1].copy(),
-    )
-
-
-def merge_chunks(chunks: list[Chunk]) -> Chunk:
-    """One Chunk of all K members (history (T+1, K, N, N), records, draws, positions) from
-    batches of members.
-
-    Records are matched by (step, order, id, origin) and kept in that order, which is the same
-    whatever the batching; a record absent from a batch did not happen in its members.
-    """
-    chunks = sorted(chunks, key=lambda c: c.first)
-    if len(chunks) == 1:
-        c = chunks[0]
-        return Chunk(
-            c.first, c.history, sorted(c.records, key=lambda r: r.key), c.draws, c.positions
-        )
-    history = np.concatenate([c.history for c in chunks], axis=1)
-    merged: dict[tuple, Record] = {}
-    for c in chunks:
-        for r in c.records:
-            if r.key in merged:  # the earliest batch holding it gave its first member
-                merged[r.key] = replace(merged[r.key], tally=merged[r.key].tally + r.tally)
-            else:
-                merged[r.key] = r
-    draws = {label: np.concatenate([c.draws[label] for c in chunks]) for label in chunks[0].draws}
-    positions = np.concatenate([c.positions for c in chunks], axis=1)
-    return Chunk(chunks[0].first, history, [merged[k] for k in sorted(merged)], draws, positions)
-
-
-def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:
+def events_table(records: list[Applied], ids: tuple[str, ...]) -> pd.DataFrame:
     """One row per record and touched score: the member means where the event happened."""
     rows = []
     for r in records:
@@ -607,35 +345,5 @@ def events_table(records: list[Record], ids: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=EVENT_COLUMNS)
 
 
-def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    """manifest.json with a creation time added."""
-    stamped = {**manifest, "created": datetime.now(UTC).isoformat(timespec="seconds")}
-    text = json.dumps(stamped, indent=2, default=str) + "\n"
-    (directory / MANIFEST).write_text(text, encoding="utf-8")
-
-
-def write_new_directory(target: Path, write: Callable[[Path], None]) -> Path:
-    """Create target with the files `write` puts in a scratch directory, all or nothing.
-
-    FileExistsError if target exists: earlier results are never overwritten. On any error the
-    scratch directory is removed and target is not created.
-    """
-    if target.exists():
-        raise FileExistsError(f"{target} already exists; results are never overwritten")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        write(scratch)
-        if target.exists():
-            raise FileExistsError(f"{target} appeared while writing; results are never overwritten")
-        os.rename(scratch, target)  # atomic on one file system
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return target
-
-
 def _sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -31,7 +31,8 @@ from stances.catalogue import Form
 
 @dataclass(frozen=True)
 class Coefficients:
-    """How strongly each party to an event responds (dimensionless, each in [0, 1]).
+    """How strongly each party to an event responds (dimensionless, each in [0, 1]); their
+    defaults are those of ``scenario.models.Parameters``, the one place defaults live.
 
     Each is one number, or one per ensemble member (shape (K,)). They are read when first used
     (``matrix`` keeps them): change an array afterwards and the change is not seen.
@@ -43,11 +44,11 @@ class Coefficients:
     kappa_credit: the parties' view of a mediator.
     """
 
-    kappa_target: float | np.ndarray = 0.5
-    kappa_actor: float | np.ndarray = 0.25
-    kappa_observer: float | np.ndarray = 0.15
-    kappa_parties: float | np.ndarray = 0.4
-    kappa_credit: float | np.ndarray = 0.3
+    kappa_target: float | np.ndarray
+    kappa_actor: float | np.ndarray
+    kappa_observer: float | np.ndarray
+    kappa_parties: float | np.ndarray
+    kappa_credit: float | np.ndarray
 
     @functools.cached_property
     def matrix(self) -> np.ndarray:

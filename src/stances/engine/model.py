@@ -10,7 +10,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
@@ -19,44 +19,19 @@ from typing import Any
 import mesa
 import numpy as np
 
-from stances import dynamics
-from stances.actors import Actor, make_policy
 from stances.catalogue import Form, named_types
-from stances.results import Result, Tally
-from stances.sampling import draw, member_rngs, noise_rngs
-from stances.scenario import Event, Scenario, load_scenario
+from stances.engine import dynamics
+from stances.engine.log import Applied, Chunk, Tally
+from stances.engine.policies import Policy, Stakes, make_policy
+from stances.engine.sampling import draw, member_rngs, noise_rngs
+from stances.scenario.builder import load_scenario
+from stances.scenario.library import ARTICLE
+from stances.scenario.types import Event, EventValue, Scenario
 from stances.timegrid import step_lengths
 
-ARTICLE = Path(__file__).resolve().parents[2] / "scenarios" / "article.yaml"
 # noise is drawn a block of steps at a time: about this many values per block (16 MiB)
 NOISE_BLOCK_VALUES = 2**21
-KAPPAS = ("kappa_target", "kappa_actor", "kappa_observer", "kappa_parties", "kappa_credit")
-
-
-@dataclass(frozen=True)
-class Applied:
-    """An event as it happened: in which step, from where, in which members, what it changed.
-
-    origin: 'scripted' (from the file), 'decided' (an actor's choice) or 'refused' (a party's
-    refusal of a proposed action). rows, cols: the cells it changed; members: bool (K,), where
-    it happened; tally: its changes and strength summed over those members (the per-member
-    changes themselves are not kept: see ``results.Tally``). utility: the decider's utility
-    per member; alternatives: the best other actions (label, utility) of the first member that
-    took it. order: its place within the step, the same in every member and every batch
-    (scripted: (0, file index); decided: (1, turn, round, candidate, ...)).
-    """
-
-    step: int
-    event: Event
-    origin: str
-    rows: np.ndarray
-    cols: np.ndarray
-    members: np.ndarray
-    tally: Tally
-    utility: np.ndarray | None = None
-    alternatives: tuple[tuple[str, float], ...] = ()
-    order: tuple[int, ...] = ()
-    date: date | None = None
+KAPPAS = tuple(f.name for f in fields(dynamics.Coefficients))
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -141,7 +116,11 @@ class StanceModel(mesa.Model):
         goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
         self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
         self._earliest = self._earliest_dates()
-        self._drawn_dates = {u.target[1] for u in spec.uncertain if u.target[0] == "date"}
+        self._drawn_dates = {
+            u.target.index
+            for u in spec.uncertain
+            if isinstance(u.target, EventValue) and u.target.field == "date"
+        }
         types = {**named_types(), **spec.event_types}
         self._actors = [
             Actor(self, actor_id, name, make_policy(spec.policies[actor_id], types))
@@ -192,8 +171,8 @@ class StanceModel(mesa.Model):
         """The earliest date each event can take (its window's start if its date is drawn)."""
         earliest = [e.date for e in self.spec.events]
         for u in self.spec.uncertain:
-            if u.target[0] == "date":
-                earliest[u.target[1]] = date.fromordinal(
+            if isinstance(u.target, EventValue) and u.target.field == "date":
+                earliest[u.target.index] = date.fromordinal(
                     int(max(u.distribution.support[0], self.dates[0].toordinal()))
                 )
         return earliest
@@ -371,6 +350,53 @@ class StanceModel(mesa.Model):
         while self.running:
             self.step()
 
-    def result(self) -> Result:
-        """The run so far as a Result (tables, manifest, plots)."""
-        return Result.from_model(self)
+    def chunk(self) -> Chunk:
+        """The run so far as a Chunk: its members' history, event records, draws, positions."""
+        steps = self.step_index
+        return Chunk(
+            self.first_member,
+            self.history[: steps + 1].copy(),
+            [a.without_members() for a in self.applied],
+            self.draws.values,
+            self.positions[: steps + 1].copy(),
+        )
+
+
+class Actor(mesa.Agent):
+    """A state: its id (e.g. 'IND'), display name, row/column index, interests and policy."""
+
+    model: StanceModel
+
+    def __init__(self, model: StanceModel, actor_id: str, name: str, policy: Policy) -> None:
+        super().__init__(model)
+        self.actor_id = actor_id
+        self.name = name
+        self.index = model.spec.index(actor_id)
+        self.stakes = Stakes(model.spec.interests.get(actor_id, ()), model.spec.actor_ids)
+        self.policy = policy
+        self.policy.setup(self)
+
+    def step(self) -> None:
+        """Take this step's own decisions (Mesa calls this through ``shuffle_do``)."""
+        self.model.turn += 1
+        self.policy.decide(self)
+
+    def discomfort(self) -> np.ndarray:
+        """How far the actor is from what it wants, per member (score squared, >= 0)."""
+        return self.stakes.discomfort(self.model.R)
+
+    def regard(self, other: str, member: int = 0) -> float:
+        """How this actor regards another, in [-1, 1]."""
+        return float(self.model.R[member, self.index, self.model.spec.index(other)])
+
+    @property
+    def regard_given(self) -> float:
+        """Mean of this actor's views of the others (member 0), in [-1, 1]."""
+        row = self.model.R[0, self.index]
+        return float((row.sum() - row[self.index]) / (len(row) - 1))
+
+    @property
+    def regard_received(self) -> float:
+        """Mean of the others' views of this actor (member 0), in [-1, 1]."""
+        col = self.model.R[0, :, self.index]
+        return float((col.sum() - col[self.index]) / (len(col) - 1))

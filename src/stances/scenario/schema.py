@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import Field
 
 from stances.catalogue import named_types
-from stances.scenario import (
-    RELATION_KEY,
+from stances.scenario.builder import RELATION_KEY
+from stances.scenario.models import (
     ActorSpec,
     EventSpec,
     EventTypeSpec,

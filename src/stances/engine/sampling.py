@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stances.scenario import Scenario
+from stances.scenario.types import ParameterValue, Scenario, ScoreValue
 
 # the range each kind of uncertain value is clipped to
 PARAMETER_RANGE = {"memory_half_life": (1.0, np.inf), "noise": (0.0, 1.0)}
@@ -84,21 +84,21 @@ def draw(spec: Scenario, rngs: list[np.random.Generator]) -> Draws:
             values[u.label][m] = u.distribution.draw(rng)
     start, end = spec.time.start.toordinal(), spec.time.end.toordinal()
     for u in spec.uncertain:
-        where, *rest = u.target
-        if where == "parameters":
+        target = u.target
+        if isinstance(target, ParameterValue):
             v = values[u.label] = np.clip(
-                values[u.label], *PARAMETER_RANGE.get(rest[0], KAPPA_RANGE)
+                values[u.label], *PARAMETER_RANGE.get(target.name, KAPPA_RANGE)
             )
-            parameters[rest[0]] = v
-        elif where in ("relations", "baseline"):
+            parameters[target.name] = v
+        elif isinstance(target, ScoreValue):
             v = values[u.label] = np.clip(values[u.label], -1.0, 1.0)
-            target = initial if where == "relations" else baseline
-            for i, j in rest:
-                target[:, i, j] = v
-        elif where == "intensity":
-            intensity[rest[0]] = values[u.label] = np.clip(values[u.label], 0.0, 10.0)
-        elif where == "date":
-            day[rest[0]] = values[u.label] = np.clip(np.round(values[u.label]), start, end)
+            scores = initial if target.section == "relations" else baseline
+            for i, j in target.cells:
+                scores[:, i, j] = v
+        elif target.field == "intensity":
+            intensity[target.index] = values[u.label] = np.clip(values[u.label], 0.0, 10.0)
+        else:
+            day[target.index] = values[u.label] = np.clip(np.round(values[u.label]), start, end)
     # an unset baseline pair is the member's own initial score
     baseline = np.where(baseline_fixed[None], baseline, initial)
     return Draws(initial, baseline, parameters, intensity, day, values)

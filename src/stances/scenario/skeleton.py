@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from stances.scenario import Scenario
+from stances.scenario.types import Scenario
 
 
 def skeleton_text(parent: Scenario, target: Path) -> str:

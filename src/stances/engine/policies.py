@@ -1,11 +1,12 @@
-"""Actors (one ``mesa.Agent`` per state) and their policies: how an actor decides to act.
+"""Policies: how an actor decides to act. No Mesa here: policies see the model through the
+small ``World`` and ``Agent`` protocols below.
 
-A policy is a small class with one method, ``decide(actor) -> list[Decision]``, in the manner of
-strategies in the Axelrod library; ``classifier`` says what kind of policy it is. The scripted
-policy does nothing of its own. The reactive policy looks one step ahead: for every action in
-its repertoire it predicts the change with the same dynamics code that applies events, scores
-the action as the fall in the actor's discomfort minus the action's cost, and acts on the best
-one if it clears the threshold.
+A policy is a small class with one method, ``decide(actor)``, in the manner of strategies in the
+Axelrod library; ``classifier`` says what kind of policy it is, and ``POLICIES`` lists every
+kind by name (a new kind is one subclass). The scripted policy does nothing of its own. The
+reactive policy looks one step ahead: for every action in its repertoire it predicts the
+change with the same dynamics code that applies events, scores the action as the fall in the
+actor's discomfort minus the action's cost, and acts on the best one if it clears the threshold.
 
 Discomfort is the weighted squared distance from what the actor wants (its interests), so the
 same action is worth more the further the actor is from what it wants.
@@ -14,20 +15,66 @@ same action is worth more the further the actor is from what it wants.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 from itertools import combinations
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar, Protocol
 
-import mesa
 import numpy as np
 
-from stances import dynamics
 from stances.catalogue import EventType, Form, named_types
+from stances.engine import dynamics
+from stances.engine.log import Applied
 from stances.errors import Position
-from stances.scenario import REACTIVE_REPERTOIRE, Event, Interest, PolicySpec
+from stances.scenario.models import REACTIVE_REPERTOIRE, PolicySpec
+from stances.scenario.types import Event, Interest, Scenario
 
-if TYPE_CHECKING:
-    from stances.model import StanceModel
+
+class World(Protocol):
+    """What a policy sees of the model (``StanceModel``)."""
+
+    R: np.ndarray
+    coefficients: dynamics.Coefficients
+    member_rngs: list[np.random.Generator]
+    spec: Scenario
+    turn: int
+
+    @property
+    def members(self) -> int: ...
+
+    @property
+    def decision_date(self) -> date: ...
+
+    def act(
+        self, form: Form, actor: int, others: tuple[int, ...], strength: float | np.ndarray
+    ) -> dynamics.Act: ...
+
+    def apply(
+        self,
+        event: Event,
+        origin: str = ...,
+        members: np.ndarray | None = ...,
+        utility: np.ndarray | None = ...,
+        alternatives: list[tuple[str, float]] | tuple = ...,
+        *,
+        strength: np.ndarray | None = ...,
+        order: tuple[int, ...] = ...,
+        when: date | None = ...,
+    ) -> Applied: ...
+
+    def actor_at(self, index: int) -> Agent: ...
+
+
+class Agent(Protocol):
+    """What a policy sees of the actor it decides for (``model.Actor``)."""
+
+    actor_id: str
+    index: int
+    stakes: Stakes
+
+    @property
+    def model(self) -> World: ...
+
 
 SIDES = {"exact": 0, "at_least": 1, "at_most": 2}
 
@@ -117,22 +164,6 @@ class Candidate:
         return f"{self.type.name} {'+'.join(ids[i] for i in self.others)}"
 
 
-@dataclass
-class Decision:
-    """What an actor does this step, for the members in `members` (bool, shape (K,)).
-
-    origin is 'decided' for an action, 'refused' for a party's refusal of one. utility is the
-    chosen action's utility per member; alternatives the best other actions (label, utility,
-    member mean) at the time of choosing.
-    """
-
-    event: Event
-    members: np.ndarray
-    origin: str = "decided"
-    utility: np.ndarray | None = None
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
-
-
 def needs_consent(kind: EventType) -> bool:
     """Cooperative meetings, mediations and joint acts need every party to agree."""
     return kind.goldstein > 0 and kind.form in (Form.MEETING, Form.MEDIATION, Form.SYMMETRIC)
@@ -143,15 +174,36 @@ def refusal_type(kind: EventType) -> EventType:
     return named_types()["reject_mediation" if kind.form is Form.MEDIATION else "reject_proposal"]
 
 
-class Policy(ABC):
-    """How an actor chooses its own events each step. Subclasses set ``name`` and ``decide``."""
+POLICIES: dict[str, type[Policy]] = {}
+"""Every policy kind, by the name a scenario file gives it (``policy: {kind: NAME}``)."""
 
-    name: ClassVar[str] = "policy"
+
+class Policy(ABC):
+    """How an actor chooses its own events each step.
+
+    A kind of policy is one subclass: it sets ``name`` (registering it in ``POLICIES``) and
+    ``classifier``, and implements ``decide``. Every policy is made from the actor's
+    ``PolicySpec`` and the event types the scenario knows, and set up once the actor knows its
+    index (``setup``).
+    """
+
+    name: ClassVar[str]
     classifier: ClassVar[dict[str, object]] = {"acts": False, "stochastic": False}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        POLICIES[cls.name] = cls
+
+    def __init__(self, spec: PolicySpec, types: dict[str, EventType]) -> None:
+        self.spec = spec
+
+    def setup(self, actor: Agent) -> None:  # noqa: B027 (most kinds need no set-up)
+        """Prepare for deciding, once the actor knows its index and the model its size."""
+
     @abstractmethod
-    def decide(self, actor: Actor) -> list[Decision]:
-        """The actor's own events this step (after the scripted ones, before decay)."""
+    def decide(self, actor: Agent) -> list[Applied]:
+        """Apply the actor's own events this step (after the scripted ones, before decay) and
+        return their records."""
 
 
 class Scripted(Policy):
@@ -159,7 +211,7 @@ class Scripted(Policy):
 
     name = "scripted"
 
-    def decide(self, actor: Actor) -> list[Decision]:
+    def decide(self, actor: Agent) -> list[Applied]:
         return []
 
 
@@ -176,13 +228,13 @@ class Reactive(Policy):
     name = "reactive"
     classifier: ClassVar[dict[str, object]] = {"acts": True, "stochastic": "when temperature > 0"}
 
-    def __init__(self, spec: PolicySpec, types: dict[str, EventType]):
-        self.spec = spec
+    def __init__(self, spec: PolicySpec, types: dict[str, EventType]) -> None:
+        super().__init__(spec, types)
         self.types = [types[name] for name in (spec.repertoire or REACTIVE_REPERTOIRE)]
         self.candidates: list[Candidate] = []
         self.last_used: dict[str, np.ndarray] = {}
 
-    def setup(self, actor: Actor) -> None:
+    def setup(self, actor: Agent) -> None:
         """Enumerate the candidates once the actor knows its index and the model its size."""
         others = [i for i in range(len(actor.model.spec.actor_ids)) if i != actor.index]
         for kind in self.types:
@@ -193,7 +245,7 @@ class Reactive(Policy):
                 targets = [(o,) for o in others]
             self.candidates += [Candidate(kind, t, cost) for t in targets]
 
-    def _blocked(self, actor: Actor) -> np.ndarray:
+    def _blocked(self, actor: Agent) -> np.ndarray:
         """Candidates in cooldown, per member: bool (K, C)."""
         model = actor.model
         today = model.decision_date.toordinal()
@@ -204,7 +256,7 @@ class Reactive(Policy):
                 blocked[:, c] = today - last < self.spec.cooldown.days
         return blocked
 
-    def utilities(self, actor: Actor) -> np.ndarray:
+    def utilities(self, actor: Agent) -> np.ndarray:
         """Utility of every candidate for every member, shape (K, C): gain minus cost."""
         model = actor.model
         R = model.R
@@ -242,11 +294,11 @@ class Reactive(Policy):
         best = utilities[np.arange(k), chosen]
         return np.where(active & (best > self.spec.threshold), chosen, -1)
 
-    def decide(self, actor: Actor) -> list[Decision]:
+    def decide(self, actor: Agent) -> list[Applied]:
         if not actor.stakes or not self.candidates:
             return []
         model = actor.model
-        decisions: list[Decision] = []
+        decisions: list[Applied] = []
         active = np.ones(model.members, dtype=bool)  # a member that passes stops for the step
         for round_ in range(self.spec.max_actions):
             utilities = self.utilities(actor)
@@ -260,7 +312,7 @@ class Reactive(Policy):
                 decisions += self._act(actor, self.candidates[c], chosen == c, utilities, order)
         return decisions
 
-    def _alternatives(self, actor: Actor, utilities: np.ndarray, members: np.ndarray, c: int):
+    def _alternatives(self, actor: Agent, utilities: np.ndarray, members: np.ndarray, c: int):
         """The three best other candidates (label, utility) for the first of `members`: the same
         member whatever the batch, so the log does not depend on batching."""
         first = int(np.flatnonzero(members)[0])
@@ -271,12 +323,12 @@ class Reactive(Policy):
 
     def _act(
         self,
-        actor: Actor,
+        actor: Agent,
         cand: Candidate,
         members: np.ndarray,
         utilities: np.ndarray,
         order: tuple[int, ...],
-    ) -> list[Decision]:
+    ) -> list[Applied]:
         """Carry out one chosen candidate in the members that chose it (asking for consent)."""
         model = actor.model
         ids = model.spec.actor_ids
@@ -287,12 +339,11 @@ class Reactive(Policy):
         event = cand.event(actor.actor_id, ids, model.decision_date, "decided")
         if not needs_consent(cand.type):
             alternatives = self._alternatives(actor, utilities, members, c)
-            model.apply(event, "decided", members, utility, alternatives, order=order)
-            return [Decision(event, members, "decided", utility, alternatives)]
+            return [model.apply(event, "decided", members, utility, alternatives, order=order)]
         act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
         changes = dynamics.changes_of(model.R, act, model.coefficients)
         agree = members.copy()
-        refusals: list[tuple[Actor, np.ndarray]] = []
+        refusals: list[tuple[Agent, np.ndarray]] = []
         for i in cand.others:
             party = model.actor_at(i)
             if not party.stakes:
@@ -306,59 +357,16 @@ class Reactive(Policy):
         out = []
         if agree.any():  # the alternatives of the first member where it happened
             alternatives = self._alternatives(actor, utilities, agree, c)
-            model.apply(event, "decided", agree, utility, alternatives, order=order)
-            out.append(Decision(event, agree, "decided", utility, alternatives))
+            out.append(model.apply(event, "decided", agree, utility, alternatives, order=order))
         for party, refuses in refusals:
             note = f"refuses {cand.label(ids)} proposed by {actor.actor_id}"
             refusal = Candidate(refusal_type(cand.type), (actor.index,), 0.0).event(
                 party.actor_id, ids, model.decision_date, note, tag=f"of-{cand.type.name}"
             )
-            model.apply(refusal, "refused", refuses, order=(*order, party.index))
-            out.append(Decision(refusal, refuses, "refused"))
+            out.append(model.apply(refusal, "refused", refuses, order=(*order, party.index)))
         return out
 
 
 def make_policy(spec: PolicySpec, types: dict[str, EventType]) -> Policy:
-    """The policy a scenario file asks for."""
-    return Reactive(spec, types) if spec.kind == "reactive" else Scripted()
-
-
-class Actor(mesa.Agent):
-    """A state: its id (e.g. 'IND'), display name, row/column index, interests and policy."""
-
-    model: StanceModel
-
-    def __init__(self, model: StanceModel, actor_id: str, name: str, policy: Policy | None = None):
-        super().__init__(model)
-        self.actor_id = actor_id
-        self.name = name
-        self.index = model.spec.index(actor_id)
-        self.stakes = Stakes(model.spec.interests.get(actor_id, ()), model.spec.actor_ids)
-        self.policy = policy or Scripted()
-        if isinstance(self.policy, Reactive):
-            self.policy.setup(self)
-
-    def step(self) -> None:
-        """Take this step's own decisions (Mesa calls this through ``shuffle_do``)."""
-        self.model.turn += 1
-        self.policy.decide(self)
-
-    def discomfort(self) -> np.ndarray:
-        """How far the actor is from what it wants, per member (score squared, >= 0)."""
-        return self.stakes.discomfort(self.model.R)
-
-    def regard(self, other: str, member: int = 0) -> float:
-        """How this actor regards another, in [-1, 1]."""
-        return float(self.model.R[member, self.index, self.model.spec.index(other)])
-
-    @property
-    def regard_given(self) -> float:
-        """Mean of this actor's views of the others (member 0), in [-1, 1]."""
-        row = self.model.R[0, self.index]
-        return float((row.sum() - row[self.index]) / (len(row) - 1))
-
-    @property
-    def regard_received(self) -> float:
-        """Mean of the others' views of this actor (member 0), in [-1, 1]."""
-        col = self.model.R[0, :, self.index]
-        return float((col.sum() - col[self.index]) / (len(col) - 1))
+    """The policy a scenario file asks for (``spec.kind``, a key of ``POLICIES``)."""
+    return POLICIES[spec.kind](spec, types)

@@ -1,0 +1,57 @@
+"""The one grammar of dotted keys, shared by ``set:`` in files, ``--set`` and ``--vary``.
+
+``parameters.memory_half_life``, ``relations.AFG -> PAK``, ``time.end``,
+``actors.CHN.policy.cost``: the first part names a section, the rest a key inside it. Keys of
+``relations`` and ``baseline`` hold spaces and arrows, so everything after the first dot is one
+key there.
+"""
+
+from __future__ import annotations
+
+from stances.errors import suggest
+from stances.scenario.document import Doc, KeyPath
+
+MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types", "issues")
+SETTABLE = ("title", "description", "seed", *MERGED_SECTIONS)
+
+
+def settable_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
+    """The key path a dotted `set:` key names, or None and the reason."""
+    section, _, rest = dotted.partition(".")
+    if section not in SETTABLE:
+        return (
+            None,
+            f"cannot set '{dotted}': '{section}' is not a section that can be set"
+            + suggest(section, SETTABLE),
+        )
+    if section in ("title", "description", "seed"):
+        return ((section,), "") if not rest else (None, f"'{section}' has no keys inside it")
+    if not rest:
+        return None, f"say which key of '{section}' to set, e.g. '{section}.<key>'"
+    if section in ("relations", "baseline"):
+        return (section, rest), ""
+    return (section, *rest.split(".")), ""
+
+
+def parse_cli_set(text: str) -> tuple[str, str]:
+    """Split 'KEY=VALUE' from the command line; ValueError with the reason if it is not."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(
+            f"--set {text!r}: expected KEY=VALUE, e.g. --set parameters.memory_half_life='52 weeks'"
+        )
+    return key.strip(), value.strip()
+
+
+def parse_vary(text: str) -> tuple[str, list[str]]:
+    """'parameters.kappa_observer=0.1,0.2' -> ('parameters.kappa_observer', ['0.1', '0.2'])."""
+    key, sep, values = text.partition("=")
+    items = [v.strip() for v in values.split(",") if v.strip()]
+    if not sep or not key.strip() or not items:
+        raise ValueError(
+            f"--vary {text!r}: expected KEY=V1,V2,..., e.g. --vary parameters.kappa_observer=0.1,0.2"
+        )
+    twice = sorted({v for v in items if items.count(v) > 1})
+    if twice:
+        raise ValueError(f"--vary {key.strip()}: {', '.join(twice)} listed twice")
+    return key.strip(), items

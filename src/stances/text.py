@@ -1,0 +1,81 @@
+"""Summaries printed on the terminal: the largest changes of a run, the final scores of a
+comparison, the final medians of a sweep. Plain text, one table each."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from stances.analysis.compare import Comparison, Dyad
+from stances.result import Result
+
+
+def change_table(result: Result, rows: int = 8) -> str:
+    """The dyads that changed most, with the events that moved them most at the time."""
+    d0, d1 = result.dates[0], result.dates[-1]
+    lines = [
+        f"Largest changes, {d0:%d %b %Y} -> {d1:%d %b %Y} (scores from -1 hostile to +1 friendly)",
+        f"  {'who -> whom':<12} {'start':>6} {'end':>6} {'change':>7}   events that moved it most (immediate effect)",
+    ]
+    for row in result.changes().head(rows).itertuples():
+        drivers = ", ".join(f"{e} {c:+.2f}" for e, c in result.drivers(row.actor, row.toward))
+        lines.append(
+            f"  {row.actor + ' -> ' + row.toward:<12} {row.initial:>+6.2f} {row.final:>+6.2f} {row.change:>+7.2f}   {drivers or 'none (observer effects only)'}"
+        )
+    return "\n".join(lines)
+
+
+def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> str:
+    """A printed table: final scores per dyad and scenario, differences, when they part and,
+    for ensembles, the share of futures in which each variant ends above the reference."""
+    labels = comparison.labels
+    end = comparison.dates[-1]
+    ensemble = any(r.members > 1 for r in comparison.results)
+    table = []
+    for dyad in dyads:
+        cells, parts = [], []
+        for i in range(len(labels)):
+            final = comparison.centre(i, dyad)[-1]
+            if i == 0:
+                cells.append(f"{final:+.2f}")
+                continue
+            cell = f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})"
+            above = comparison.p_above(i, dyad)
+            if ensemble:
+                cell += f" {above:4.0%}" if above is not None else "  n/a"
+            cells.append(cell)
+            parted = comparison.parting_date(i, dyad, threshold)
+            if parted:
+                parts.append(
+                    f"{labels[i]} {parted:%d %b %Y}" if len(labels) > 2 else f"{parted:%d %b %Y}"
+                )
+        table.append((f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(parts) or "-"))
+    width = max(len(c) for _, cells, _ in table for c in [*cells, *labels]) + 2
+    note = "; then the share of futures ending above it" if ensemble else ""
+    labels = [labels[0], *(f"{label} (p>ref)" if ensemble else label for label in labels[1:])]
+    width = max(width, *(len(label) + 2 for label in labels))
+    lines = [f"Note: {n}" for n in comparison.time_notes()] + [
+        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note}; "
+        f"'parts' = first date more than {threshold:g} apart)",
+        f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
+    ]
+    for name, cells, parts in table:
+        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in cells) + f"   {parts}")
+    return "\n".join(lines)
+
+
+def sweep_text(table: pd.DataFrame) -> str:
+    """The final median (5-95 %) of each dyad against the varied values."""
+    keys = [
+        c
+        for c in table.columns
+        if c not in ("actor", "toward", "final_q05", "final_median", "final_q95")
+    ]
+    lines = ["Final scores: median [5 %, 95 %] over members"]
+    for (a, b), rows in table.groupby(["actor", "toward"], sort=False):
+        lines.append(f"  {a} -> {b}")
+        for row in rows.to_dict("records"):
+            values = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys)
+            lines.append(
+                f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
+            )
+    return "\n".join(lines)
