@@ -41,10 +41,10 @@ import stances
 from stances import ScenarioError, StanceModel, api
 from stances.catalogue import Form
 from stances.engine.dynamics import changes_of
-from stances.engine.model import Applied
-from stances.engine.policies import Reactive, Scripted
+from stances.engine.log import Applied
+from stances.engine.policies import POLICIES, Policy, Reactive, Scripted
 from stances.plots import event_list
-from stances.scenario.models import REACTIVE_REPERTOIRE
+from stances.scenario.models import POLICY_KINDS, REACTIVE_REPERTOIRE
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_REACTIVE = ROOT / "scenarios" / "article-reactive.yaml"
@@ -373,7 +373,20 @@ class PolicyContract:
                 assert actor.policy.decide(actor) == []
 
 
-class TestScripted(PolicyContract):
+# every registered kind runs the contract with its defaults (a new kind needs no new line here)
+for _kind in POLICIES:
+    _name = f"TestDefault{_kind.title()}"
+    globals()[_name] = type(_name, (PolicyContract,), {"policy": {"kind": _kind}})
+
+
+def test_the_format_names_exactly_the_registered_kinds():
+    assert set(POLICY_KINDS) == set(POLICIES)
+    for kind, cls in POLICIES.items():
+        assert cls.name == kind and issubclass(cls, Policy)
+        assert set(cls.classifier) >= {"acts", "stochastic"}
+
+
+class TestScriptedShorthand(PolicyContract):
     policy = "scripted"
 
 

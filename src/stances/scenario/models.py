@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import (
@@ -190,6 +190,12 @@ class InterestSpec(_Strict):
     why: Text | None = None
 
 
+PolicyKind = Literal["scripted", "reactive"]
+POLICY_KINDS: tuple[str, ...] = get_args(PolicyKind)
+"""The policy kinds a file may name; each is one class of ``engine.policies.POLICIES`` (a test
+checks that the two lists agree)."""
+
+
 class PolicySpec(_Strict):
     """How an actor decides its own events (see docs/model.md, "Actors that decide").
 
@@ -202,7 +208,7 @@ class PolicySpec(_Strict):
     max_actions: at most this many actions per step.
     """
 
-    kind: Literal["scripted", "reactive"] = "reactive"
+    kind: PolicyKind = "reactive"
     repertoire: list[Text] | None = None
     cost: NonNegative = 0.05
     costs: dict[str, NonNegative] = Field(default_factory=dict)
