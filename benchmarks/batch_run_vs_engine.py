@@ -4,7 +4,7 @@
 
 Runs benchmarks/article-uncertain.yaml (the article with uncertain weights, dates and initial
 scores, so that members differ) for K members twice in one process: once as one StanceModel
-advancing all members together (stances.ensemble.run), once as K single-member StanceModels
+advancing all members together (stances.run), once as K single-member StanceModels
 through mesa.batch_run with the same root seed and member indices. Prints both times, the
 throughput ratio, and whether every member's score of every dyad agrees at every step batch_run
 reports.
