@@ -1,0 +1,155 @@
+"""Checking a run against observations: does each hold, by how much, and in an ensemble in
+what share of the members.
+
+The value an observation looks at is one score (or a difference of two) of every member at
+every step boundary, read "as of" a date as everywhere in the project: the state at the last
+step boundary on or before that date. Each check gives a margin per member, in score units:
+positive when the observation holds, the more so the larger it is (for the date of an extreme,
+in days: 0 inside the window, minus the days outside it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from stances.result import Result
+from stances.scenario.observations import Dyad, Observation
+
+COLUMNS = ["observation", "kind", "holds", "share", "margin", "unit", "what", "cite", "source"]
+
+
+def as_of(dates: list[date], when: date) -> int:
+    """The index of the last step boundary on or before `when` (0 if none is)."""
+    index = (
+        int(
+            np.searchsorted(
+                np.array(dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right"
+            )
+        )
+        - 1
+    )
+    return max(index, 0)
+
+
+def after(dates: list[date], when: date) -> int:
+    """The index of the first step boundary after `when` (the last one if none is)."""
+    index = int(
+        np.searchsorted(
+            np.array(dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right"
+        )
+    )
+    return min(index, len(dates) - 1)
+
+
+def series(result: Result, score: tuple[Dyad, Dyad | None]) -> np.ndarray:
+    """The value of a score (or difference) for every step and member, shape (T + 1, K)."""
+    plus, minus = score
+    value = result.score(*plus).astype(float)
+    if minus is not None:
+        value = value - result.score(*minus)
+    return value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One observation checked: margin per member (K,), in `unit` ('score' or 'days')."""
+
+    observation: Observation
+    margins: np.ndarray
+    unit: str
+
+    @property
+    def share(self) -> float:
+        """The share of members in which it holds (margin > 0; for the date of an extreme,
+        margin >= 0), in [0, 1]."""
+        holds = self.margins >= 0 if self.unit == "days" else self.margins > 0
+        return float(np.mean(holds))
+
+    @property
+    def holds(self) -> bool:
+        """Whether it holds in at least half the members (in a single run: whether it holds)."""
+        return self.share >= 0.5
+
+    @property
+    def margin(self) -> float:
+        """The median margin over the members."""
+        return float(np.median(self.margins))
+
+
+def check(result: Result, observation: Observation) -> Verdict:
+    """Check one observation against every member of a run."""
+    o, dates = observation, result.dates
+    value = series(result, o.score)
+    if o.kind in ("above", "below"):
+        rows = _period_rows(dates, o.period)
+        reference = _reference(result, o.reference)[rows]
+        gap = value[rows] - reference if o.kind == "above" else reference - value[rows]
+        return Verdict(o, gap.min(axis=0) - o.by, "score")
+    assert o.window is not None
+    if o.kind in ("rises", "falls"):
+        first = as_of(dates, o.window[0])
+        last = after(dates, o.window[1]) if o.across else as_of(dates, o.window[1])
+        change = value[last] - value[first]
+        return Verdict(o, (change if o.kind == "rises" else -change) - o.by, "score")
+    rows = _period_rows(dates, o.period)
+    pick = np.argmin if o.kind == "lowest" else np.argmax
+    at = np.array(dates, dtype="datetime64[D]")[rows][pick(value[rows], axis=0)]
+    lo, hi = np.datetime64(o.window[0], "D"), np.datetime64(o.window[1], "D")
+    early = (lo - at).astype(int)
+    late = (at - hi).astype(int)
+    return Verdict(o, -np.maximum(np.maximum(early, late), 0).astype(float), "days")
+
+
+def _period_rows(dates: list[date], period: tuple[date, date] | None) -> np.ndarray:
+    """The step boundaries a level is checked at: those inside the period, or, when none
+    falls inside it, the state as of its first day."""
+    if period is None:
+        return np.arange(len(dates))
+    inside = [i for i, d in enumerate(dates) if period[0] <= d <= period[1]]
+    return np.array(inside or [as_of(dates, period[0])])
+
+
+def _reference(result: Result, reference: object) -> np.ndarray:
+    """What a level is compared with, for every step and member: shape (T + 1, K) or scalar."""
+    if isinstance(reference, float):
+        return np.full((len(result.dates), result.members), reference)
+    assert isinstance(reference, tuple)
+    if isinstance(reference[1], date):
+        dyad, when = reference
+        level = result.score(*dyad)[as_of(result.dates, when)]
+        return np.broadcast_to(level, (len(result.dates), result.members))
+    return series(result, reference)  # type: ignore[arg-type]
+
+
+def check_all(result: Result, observations: tuple[Observation, ...]) -> list[Verdict]:
+    """Check every observation of a scenario against a run."""
+    return [check(result, o) for o in observations]
+
+
+def table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """One row per observation: id, kind, holds, share of members, median margin, unit, the
+    observation in words, its citation and where it is written."""
+    rows = [
+        {
+            "observation": v.observation.id,
+            "kind": v.observation.kind,
+            "holds": v.holds,
+            "share": v.share,
+            "margin": v.margin,
+            "unit": v.unit,
+            "what": v.observation.label,
+            "cite": v.observation.cite,
+            "source": str(v.observation.source),
+        }
+        for v in verdicts
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def share_holding(verdicts: list[Verdict]) -> float:
+    """The share of observations that hold (NaN when there are none)."""
+    return float(np.mean([v.holds for v in verdicts])) if verdicts else float("nan")

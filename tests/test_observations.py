@@ -1,0 +1,162 @@
+"""Observations checked against runs: margins, shares and dates, against brute-force counts
+written here in plain Python over hand-made histories."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stances.analysis.observations import after, as_of, check, share_holding, table
+from stances.errors import Position
+from stances.result import Result
+from stances.scenario.observations import Observation
+
+IDS = ("A", "B", "C")
+START = date(2024, 1, 1)
+
+
+def weekly(steps: int) -> list[date]:
+    return [START + timedelta(days=7 * t) for t in range(steps + 1)]
+
+
+def result_of(history: np.ndarray) -> Result:
+    """A Result around a hand-made history (T + 1, K, 3, 3)."""
+    return Result(
+        title="hand",
+        actors={a: a for a in IDS},
+        dates=weekly(history.shape[0] - 1),
+        history=history,
+        events=pd.DataFrame(),
+    )
+
+
+def observation(kind: str, **fields) -> Observation:
+    defaults = dict(
+        id="o",
+        score=(("A", "B"), None),
+        kind=kind,
+        reference=None,
+        period=None,
+        window=None,
+        across=False,
+        by=0.0,
+        cite="hand",
+        source=Position("hand.yaml", 1, 1),
+    )
+    return Observation(**{**defaults, **fields})
+
+
+def history_with(values: list[float], other: list[float] | None = None) -> np.ndarray:
+    """A one-member history whose A -> B follows `values` (and C -> B `other`)."""
+    h = np.zeros((len(values), 1, 3, 3))
+    h[:, 0, 0, 1] = values
+    if other is not None:
+        h[:, 0, 2, 1] = other
+    return h
+
+
+def test_as_of_and_after_by_hand():
+    dates = weekly(3)  # 1, 8, 15, 22 January
+    assert as_of(dates, date(2024, 1, 1)) == 0
+    assert as_of(dates, date(2024, 1, 7)) == 0
+    assert as_of(dates, date(2024, 1, 8)) == 1
+    assert as_of(dates, date(2023, 12, 1)) == 0
+    assert after(dates, date(2024, 1, 1)) == 1
+    assert after(dates, date(2024, 1, 9)) == 2
+    assert after(dates, date(2025, 1, 1)) == 3
+
+
+def test_level_margin_is_the_worst_step_of_the_period():
+    res = result_of(history_with([0.5, -0.2, -0.4, -0.1, 0.3]))
+    below = observation("below", reference=-0.3, period=(date(2024, 1, 8), date(2024, 1, 22)))
+    verdict = check(res, below)
+    # steps 1..3 (-0.2, -0.4, -0.1) against -0.3: worst is -0.1, margin -0.3 - (-0.1) = -0.2
+    assert np.isclose(verdict.margin, -0.2)
+    assert not verdict.holds
+    above = observation("above", reference=-0.5, period=(date(2024, 1, 8), date(2024, 1, 22)))
+    assert np.isclose(check(res, above).margin, 0.1) and check(res, above).holds
+
+
+def test_a_margin_to_clear_is_subtracted():
+    res = result_of(history_with([0.5, 0.6]))
+    assert np.isclose(check(res, observation("above", reference=0.2, by=0.1)).margin, 0.2)
+    assert not check(res, observation("above", reference=0.2, by=0.4)).holds
+
+
+def test_level_against_another_score_and_against_a_past_level():
+    res = result_of(history_with([0.1, 0.2, 0.5], other=[0.0, 0.3, 0.1]))
+    versus = observation("above", reference=(("C", "B"), None))
+    assert np.isclose(check(res, versus).margin, -0.1)  # 0.2 - 0.3 at step 1
+    past = observation(
+        "above",
+        reference=(("A", "B"), date(2024, 1, 1)),
+        period=(date(2024, 1, 8), date(2024, 1, 15)),
+    )
+    assert np.isclose(check(res, past).margin, 0.1)  # min(0.2, 0.5) - 0.1
+
+
+def test_difference_of_two_scores():
+    res = result_of(history_with([0.4, 0.4], other=[0.1, 0.5]))
+    o = observation("above", score=(("A", "B"), ("C", "B")), reference=0.0)
+    assert np.isclose(check(res, o).margin, -0.1)
+
+
+def test_change_across_an_event_spans_its_step():
+    res = result_of(history_with([0.0, 0.2, -0.3, -0.2]))
+    # an event on 10 January falls in the step from 8 to 15 January: before 0.2, after -0.3
+    falls = observation("falls", window=(date(2024, 1, 10), date(2024, 1, 10)), across=True)
+    assert np.isclose(check(res, falls).margin, 0.5)
+    rises = observation("rises", window=(date(2024, 1, 1), date(2024, 1, 22)))
+    assert np.isclose(check(res, rises).margin, -0.2)
+
+
+def test_date_of_the_lowest_point():
+    res = result_of(history_with([0.0, -0.5, -0.2, -0.6, 0.1]))  # lowest on 22 January
+    inside = observation("lowest", window=(date(2024, 1, 20), date(2024, 1, 25)))
+    assert check(res, inside).margin == 0 and check(res, inside).holds
+    early = observation("lowest", window=(date(2024, 1, 1), date(2024, 1, 8)))
+    assert check(res, early).margin == -14  # 14 days after the window's last day
+    assert not check(res, early).holds
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.lists(st.floats(-1, 1), min_size=3, max_size=3), min_size=2, max_size=8),
+    threshold=st.floats(-1, 1),
+    by=st.floats(0, 0.5),
+    kind=st.sampled_from(["above", "below"]),
+)
+def test_share_of_members_matches_a_brute_force_count(values, threshold, by, kind):
+    """values[t][k]: member k's A -> B at step t; the share is counted here member by member."""
+    steps, members = len(values), 3
+    h = np.zeros((steps, members, 3, 3))
+    for t in range(steps):
+        for k in range(members):
+            h[t, k, 0, 1] = values[t][k]
+    verdict = check(result_of(h), observation(kind, reference=threshold, by=by))
+    count = 0
+    for k in range(members):
+        column = [values[t][k] for t in range(steps)]
+        ok = (
+            all(v > threshold + by for v in column)
+            if kind == "above"
+            else all(v < threshold - by for v in column)
+        )
+        count += ok
+    assert verdict.share == count / members
+
+
+def test_table_and_share_holding():
+    res = result_of(history_with([0.5, 0.6]))
+    verdicts = [
+        check(res, observation("above", id="yes", reference=0.0)),
+        check(res, observation("below", id="no", reference=0.0)),
+    ]
+    frame = table(verdicts)
+    assert list(frame["observation"]) == ["yes", "no"]
+    assert list(frame["holds"]) == [True, False]
+    assert share_holding(verdicts) == 0.5
