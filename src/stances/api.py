@@ -23,6 +23,8 @@ from stances.scenario.types import Scenario
 from stances.store import load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from stances.engine.model import StanceModel
 
 
@@ -65,16 +67,22 @@ def run_figures(result: Result) -> dict[str, Callable[[Path], None]]:
     """The figures of a run directory: file name -> a function writing it at a path."""
     from stances import plots
 
-    figures = {
+    figures: dict[str, Callable[[Result], Figure]] = {
         "relations.png": plots.relations_figure,
         "matrix.png": plots.matrix_figure,
     }
     if result.issues:
         figures["stances.png"] = plots.stances_figure
-    return {
-        name: (lambda path, draw=draw: draw(result).savefig(path, dpi=150))
-        for name, draw in figures.items()
-    }
+    return {name: _writer(draw, result) for name, draw in figures.items()}
+
+
+def _writer(draw: Callable[[Result], Figure], result: Result) -> Callable[[Path], None]:
+    """A function that draws the figure of `result` and writes it (150 dpi) at a path."""
+
+    def write(path: Path) -> None:
+        draw(result).savefig(path, dpi=150)
+
+    return write
 
 
 def save(

@@ -1,7 +1,8 @@
 """Figures: one question per figure, titled in words, dates on the x axis, events marked.
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot), so they need no display and
-leave no global state behind.
+leave no global state behind. Dates go to matplotlib as dates (its units registry converts
+them); its type stubs only know numbers, hence the ``type: ignore[arg-type]`` where dates go in.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def _line_with_band(
     band: (5, T) quantiles at 5, 25, 50, 75 and 95 %.
     """
     if bands:
-        ax.fill_between(x, band[0], band[4], color=colour, alpha=0.12, linewidth=0)
-        ax.fill_between(x, band[1], band[3], color=colour, alpha=0.25, linewidth=0)
-    ax.plot(x, band[2], color=colour, lw=1.8, ls=style, label=label)
+        ax.fill_between(x, band[0], band[4], color=colour, alpha=0.12, linewidth=0)  # type: ignore[arg-type]
+        ax.fill_between(x, band[1], band[3], color=colour, alpha=0.25, linewidth=0)  # type: ignore[arg-type]
+    ax.plot(x, band[2], color=colour, lw=1.8, ls=style, label=label)  # type: ignore[arg-type]
 
 
 def _touches(result: Result, a: str, b: str) -> set[str]:
@@ -130,7 +131,7 @@ def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
     lo, hi = mdates.date2num(x0), mdates.date2num(x1)
     xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
     labels = [_event_label(r) for r in events.itertuples()]
-    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
     per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
     widths = np.array([len(t) * per_char for t in labels])
     rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char)
@@ -198,7 +199,7 @@ def relations_figure(result: Result) -> Figure:
     x = list(result.dates)
     events = event_list(result)
     names = result.actors
-    axes = []
+    axes: list[Axes] = []
     for n, (a, b) in enumerate(pairs):
         ax = fig.add_subplot(grid[n // ncols, n % ncols], sharex=axes[0] if axes else None)
         axes.append(ax)
@@ -210,7 +211,7 @@ def relations_figure(result: Result) -> Figure:
             )
         for when, text, colour in _number_groups(touching):
             ax.text(
-                when,
+                when,  # type: ignore[arg-type]
                 1.0,
                 text,
                 transform=ax.get_xaxis_transform(),
@@ -237,7 +238,7 @@ def relations_figure(result: Result) -> Figure:
     strip.xaxis_date()
     strip.tick_params(labelsize=7)
     strip.xaxis.set_major_formatter(mdates.ConciseDateFormatter(strip.xaxis.get_major_locator()))
-    strip.set_xlim(x[0], x[-1])
+    strip.set_xlim(x[0], x[-1])  # type: ignore[arg-type]
     strip.tick_params(labeltop=True, top=True)  # its own dates, next to its markers
     strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     _event_strip(strip, events, x[0], x[-1])

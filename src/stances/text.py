@@ -16,10 +16,11 @@ def change_table(result: Result, rows: int = 8) -> str:
         f"Largest changes, {d0:%d %b %Y} -> {d1:%d %b %Y} (scores from -1 hostile to +1 friendly)",
         f"  {'who -> whom':<12} {'start':>6} {'end':>6} {'change':>7}   events that moved it most (immediate effect)",
     ]
-    for row in result.changes().head(rows).itertuples():
-        drivers = ", ".join(f"{e} {c:+.2f}" for e, c in result.drivers(row.actor, row.toward))
+    for row in result.changes().head(rows).to_dict("records"):
+        actor, toward = str(row["actor"]), str(row["toward"])
+        drivers = ", ".join(f"{e} {c:+.2f}" for e, c in result.drivers(actor, toward))
         lines.append(
-            f"  {row.actor + ' -> ' + row.toward:<12} {row.initial:>+6.2f} {row.final:>+6.2f} {row.change:>+7.2f}   {drivers or 'none (observer effects only)'}"
+            f"  {actor + ' -> ' + toward:<12} {row['initial']:>+6.2f} {row['final']:>+6.2f} {row['change']:>+7.2f}   {drivers or 'none (observer effects only)'}"
         )
     return "\n".join(lines)
 
@@ -30,9 +31,10 @@ def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> s
     labels = comparison.labels
     end = comparison.dates[-1]
     ensemble = any(r.members > 1 for r in comparison.results)
-    table = []
+    table: list[tuple[str, list[str], str]] = []
     for dyad in dyads:
-        cells, parts = [], []
+        cells: list[str] = []
+        parts: list[str] = []
         for i in range(len(labels)):
             final = comparison.centre(i, dyad)[-1]
             if i == 0:
@@ -58,8 +60,8 @@ def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> s
         f"'parts' = first date more than {threshold:g} apart)",
         f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
     ]
-    for name, cells, parts in table:
-        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in cells) + f"   {parts}")
+    for name, row, parted in table:
+        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in row) + f"   {parted}")
     return "\n".join(lines)
 
 

@@ -20,18 +20,18 @@ STEP_PATTERN = r"^(?:(-?\d+)\s+)?(day|week|month)s?$"
 
 
 class StepSpec(str):
-    """A step length as written ('week', '2 weeks'); ``.count`` (>= 1) of ``.unit``."""
+    """A step length as written ('week', '2 weeks'); ``.number`` (>= 1) of ``.unit``."""
 
-    count: int
+    number: int
     unit: str
 
     def __new__(cls, text: str, count: int, unit: str) -> StepSpec:
         obj = super().__new__(cls, text)
-        obj.count, obj.unit = count, unit
+        obj.number, obj.unit = count, unit
         return obj
 
-    def __getnewargs__(self) -> tuple[str, int, str]:  # for copy and pickle
-        return str(self), self.count, self.unit
+    def __getnewargs__(self) -> tuple[str, int, str]:  # type: ignore[override]  # copy, pickle
+        return str(self), self.number, self.unit
 
 
 def parse_step(value: Any) -> StepSpec:
@@ -62,8 +62,8 @@ def add_months(start: date, months: int) -> date:
 def boundary(start: date, step: StepSpec, k: int) -> date:
     """t_k: the start of step k + 1 (t_0 = start)."""
     if step.unit == "month":
-        return add_months(start, k * step.count)
-    days = {"day": 1, "week": 7}[step.unit] * step.count
+        return add_months(start, k * step.number)
+    days = {"day": 1, "week": 7}[step.unit] * step.number
     return start + timedelta(days=k * days)
 
 

@@ -241,7 +241,10 @@ class Comparison:
 def _event_keys(result: Result) -> dict[str, tuple]:
     """Each applied event's id -> (date, who, type, intensity), to tell what differs."""
     ev = result.events.drop_duplicates(["step", "event"])
-    return {r.event: (r.date, r.who, r.type, round(float(r.intensity), 6)) for r in ev.itertuples()}
+    return {
+        str(r["event"]): (r["date"], r["who"], r["type"], round(float(r["intensity"]), 6))
+        for r in ev.to_dict("records")
+    }
 
 
 SECTIONS_COMPARED = ("time", "actors", "relations", "baseline", "parameters", "issues", "seed")

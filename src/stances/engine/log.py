@@ -41,8 +41,8 @@ class Tally:
     count: int
     before: np.ndarray
     after: np.ndarray
-    strength: np.int64
-    utility: np.int64 | None
+    strength: np.ndarray
+    utility: np.ndarray | None
 
     @classmethod
     def of(cls, changes: Changes, strength: np.ndarray, utility: np.ndarray | None = None) -> Tally:
@@ -62,13 +62,13 @@ class Tally:
             self.before + other.before,
             self.after + other.after,
             self.strength + other.strength,
-            None if self.utility is None else self.utility + other.utility,
+            None if self.utility is None or other.utility is None else self.utility + other.utility,
         )
 
-    def mean(self, total: np.ndarray | np.int64 | None) -> np.ndarray | float:
+    def mean(self, total: np.ndarray | None) -> np.ndarray:
         """A total as a mean over the members where the event happened (NaN for None)."""
         if total is None:
-            return np.nan
+            return np.array(np.nan)
         if self.count == 0:
             return np.full(np.shape(total), np.nan)
         return total / FIXED_POINT / self.count

@@ -239,10 +239,11 @@ class Reactive(Policy):
         others = [i for i in range(len(actor.model.spec.actor_ids)) if i != actor.index]
         for kind in self.types:
             cost = self.spec.costs.get(kind.name, self.spec.cost)
-            if kind.form is Form.MEDIATION:
-                targets = list(combinations(others, 2))
-            else:
-                targets = [(o,) for o in others]
+            targets: list[tuple[int, ...]] = (
+                list(combinations(others, 2))
+                if kind.form is Form.MEDIATION
+                else [(o,) for o in others]
+            )
             self.candidates += [Candidate(kind, t, cost) for t in targets]
 
     def _blocked(self, actor: Agent) -> np.ndarray:
