@@ -60,8 +60,8 @@ def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> s
         f"'parts' = first date more than {threshold:g} apart)",
         f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
     ]
-    for name, row, parted in table:
-        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in row) + f"   {parted}")
+    for name, row, parting in table:
+        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in row) + f"   {parting}")
     return "\n".join(lines)
 
 
