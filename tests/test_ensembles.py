@@ -544,7 +544,6 @@ def test_ensemble_without_members_writes_quantiles_only(whatif, tmp_path):
 
 
 def test_ensemble_with_members_writes_members_parquet(whatif, tmp_path):
-    pytest.importorskip("pyarrow", reason="the parquet extra writes members.parquet")
     res = api.run(whatif, members=20, seed=9, first_member=2)
     out = api.save(res, tmp_path / "run", plots=False, keep_members=True)
     names = {p.name for p in out.iterdir()}
