@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import coefficients, histories, histories_with_coefficients, states
 
 from stances.catalogue import Form
 from stances.engine.dynamics import (
@@ -246,55 +247,6 @@ def test_decay_by_hand():
 # ---------------------------------------------------------------------------------------------
 # Properties
 
-scores = st.floats(-1.0, 1.0, allow_nan=False)
-shares = st.floats(0.0, 1.0, allow_nan=False)
-strengths = st.floats(-10.0, 10.0, allow_nan=False)
-
-
-@st.composite
-def states(draw, n=None, k=None):
-    n = draw(st.integers(2, 5)) if n is None else n
-    k = draw(st.integers(1, 3)) if k is None else k
-    values = draw(st.lists(scores, min_size=k * n * n, max_size=k * n * n))
-    R = np.array(values).reshape(k, n, n)
-    for m in range(k):
-        np.fill_diagonal(R[m], 0.0)
-    return R
-
-
-@st.composite
-def acts(draw, n, k, strength=strengths):
-    forms = [Form.DIRECTED, Form.SYMMETRIC, Form.MEETING] + ([Form.MEDIATION] if n >= 3 else [])
-    form = draw(st.sampled_from(forms))
-    people = draw(st.permutations(range(n)))
-    actor = people[0]
-    if form is Form.MEDIATION:
-        others = tuple(people[1:3])
-    elif form is Form.MEETING:
-        others = tuple(people[1 : 1 + draw(st.integers(1, n - 1))])
-    else:
-        others = (people[1],)
-    s = np.array(draw(st.lists(strength, min_size=k, max_size=k)))
-    return Act(form, actor, others, s)
-
-
-coefficients = st.builds(
-    Coefficients,
-    kappa_target=shares,
-    kappa_actor=shares,
-    kappa_observer=shares,
-    kappa_parties=shares,
-    kappa_credit=shares,
-)
-
-
-@st.composite
-def histories(draw, strength=strengths):
-    R = draw(states())
-    k, n, _ = R.shape
-    sequence = draw(st.lists(acts(n, k, strength), min_size=1, max_size=12))
-    return R, sequence
-
 
 @settings(max_examples=100, deadline=None)
 @given(histories(), coefficients)
@@ -410,30 +362,10 @@ def rules_by_hand(R: np.ndarray, the_act: Act, c: Coefficients) -> np.ndarray:
     return out
 
 
-per_member_coefficients = st.integers(1, 3).flatmap(
-    lambda k: st.tuples(
-        st.just(k),
-        st.builds(
-            Coefficients,
-            *(st.one_of(shares, st.lists(shares, min_size=k, max_size=k).map(np.array)),) * 5,
-        ),
-    )
-)
-
-
-@st.composite
-def worlds(draw):
-    """A state, a sequence of acts and coefficients (each one number or one per member)."""
-    k, c = draw(per_member_coefficients)
-    R = draw(states(k=k))
-    n = R.shape[1]
-    return R, draw(st.lists(acts(n, k), min_size=1, max_size=6)), c
-
-
 @settings(max_examples=150, deadline=None)
-@given(worlds())
-def test_the_engine_follows_the_written_rules(world):
-    R, sequence, c = world
+@given(histories_with_coefficients())
+def test_the_engine_follows_the_written_rules(drawn):
+    R, sequence, c = drawn
     for the_act in sequence:
         expected = rules_by_hand(R, the_act, c)
         apply_act(R, the_act, c)
@@ -441,9 +373,9 @@ def test_the_engine_follows_the_written_rules(world):
 
 
 @settings(max_examples=150, deadline=None)
-@given(worlds(), st.data())
-def test_working_out_some_cells_only_gives_exactly_their_full_values(world, data):
-    R, sequence, c = world
+@given(histories_with_coefficients(), st.data())
+def test_working_out_some_cells_only_gives_exactly_their_full_values(drawn, data):
+    R, sequence, c = drawn
     n = R.shape[1]
     the_act = sequence[0]
     full = changes_of(R, the_act, c)
@@ -458,9 +390,9 @@ def test_working_out_some_cells_only_gives_exactly_their_full_values(world, data
 
 
 @settings(max_examples=100, deadline=None)
-@given(worlds(), st.data())
-def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(world, data):
-    R, sequence, c = world
+@given(histories_with_coefficients(), st.data())
+def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(drawn, data):
+    R, sequence, c = drawn
     k = R.shape[0]
     members = np.array(sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1))))
     the_act = sequence[0]

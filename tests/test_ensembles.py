@@ -22,6 +22,7 @@ from helpers import position_of, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from strategies import root_seeds, shares
 
 import stances
 from stances import ScenarioError, api
@@ -227,7 +228,7 @@ def test_member_alone_equals_its_trajectory_in_the_ensemble(
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), members=st.integers(2, 12), data=st.data())
+@given(seed=root_seeds, members=st.integers(2, 12), data=st.data())
 def test_any_member_alone_equals_its_trajectory(whatif, seed, members, data):
     m = data.draw(st.integers(0, members - 1), label="member")
     whole = api.run(whatif, members=members, seed=seed)
@@ -479,7 +480,7 @@ replace:
 
 
 @settings(max_examples=4, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), members=st.integers(2, 40))
+@given(seed=root_seeds, members=st.integers(2, 40))
 def test_quantile_table_is_numpy_percentile_over_members(whatif, seed, members):
     res = api.run(whatif, members=members, seed=seed)
     ids = list(res.actors)
@@ -543,7 +544,6 @@ def test_ensemble_without_members_writes_quantiles_only(whatif, tmp_path):
 
 
 def test_ensemble_with_members_writes_members_parquet(whatif, tmp_path):
-    pytest.importorskip("pyarrow", reason="the parquet extra writes members.parquet")
     res = api.run(whatif, members=20, seed=9, first_member=2)
     out = api.save(res, tmp_path / "run", plots=False, keep_members=True)
     names = {p.name for p in out.iterdir()}
@@ -701,7 +701,7 @@ def quiet(tmp_path_factory):
 
 
 @settings(max_examples=25, deadline=None)
-@given(noise=st.floats(0.0, 1.0), seed=st.integers(0, 2**32 - 1))
+@given(noise=shares, seed=root_seeds)
 def test_noisy_scores_stay_in_range(article, noise, seed):
     model = StanceModel(article.with_parameters(noise=noise), rng=seed, members=3, collect=False)
     model.run()

@@ -8,8 +8,7 @@ actor regarding itself at +1; a stance shift moves both x and the anchor x(0), c
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from helpers import assert_at, only_problem, problems_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import fractions, hundredths, scenario_text, small_worlds
 
 import stances
 from stances import StanceModel, api
@@ -129,8 +129,8 @@ def run_model(path: Path, **parameters) -> StanceModel:
 # ---------------------------------------------------------------------------------------------
 # Random small scenarios (written as JSON, which is YAML 1.2)
 
-ACTOR_IDS = ["AA", "BB", "CC", "DD", "EE"]
-TYPES = [
+ACTOR_IDS = ("AA", "BB", "CC", "DD", "EE")
+TYPES = (
     "statement",
     "praise",
     "condemn",
@@ -139,26 +139,31 @@ TYPES = [
     "airstrike",
     "trade_cooperation",
     "border_clash",
-]
-fraction = st.integers(0, 100).map(lambda v: v / 100)
-rate = st.one_of(st.just(0.0), fraction)
+)
+rate = st.one_of(st.just(0.0), fractions)
 
 
 @st.composite
 def random_scenario(draw, *, negative: bool = False, shifts: bool = True) -> dict:
-    """3-5 actors, random relations (all below 0 with negative=True), 1-2 issues with random
-    participants, susceptibilities and capabilities, 0-4 events with random stance shifts
-    (none with shifts=False, and then no issue is named 'recognition'), random homophily,
-    balance_rate and noise, 2-8 weekly steps."""
-    n = draw(st.integers(3, 5))
-    ids = ACTOR_IDS[:n]
-    score = st.integers(-100, -10) if negative else st.integers(-100, 100)
-    relations = {
-        f"{a} -> {b}": draw(score) / 100
-        for a in ids
-        for b in ids
-        if a != b and (negative or draw(st.booleans()))
-    }
+    """A small world (``strategies.small_worlds``) of 3-5 actors from START, 2-8 weekly steps,
+    0-4 events, random relations in hundredths (every pair, all below 0, with negative=True;
+    each pair kept or not otherwise), with 1-2 issues with random participants,
+    susceptibilities and capabilities, random stance shifts on the events (none with
+    shifts=False, and then no issue is named 'recognition'), random homophily, balance_rate
+    and noise."""
+    world = draw(
+        small_worlds(
+            ACTOR_IDS,
+            start=START,
+            types=TYPES,
+            score=hundredths(-100, -10) if negative else hundredths(-100, 100),
+            every_pair=negative,
+            weeks=(2, 8),
+            max_events=4,
+        )
+    )
+    data = world.data()
+    ids, n = world.ids, len(world.ids)
     names = ["recognition", "trade"] if shifts else ["trade", "water"]
     issues = {}
     for name in names[: draw(st.integers(1, 2))]:
@@ -167,56 +172,33 @@ def random_scenario(draw, *, negative: bool = False, shifts: bool = True) -> dic
         for actor, takes_part in zip(ids, part, strict=True):
             if not takes_part:
                 continue
-            p = {"at": draw(fraction)}
+            p = {"at": draw(fractions)}
             if draw(st.booleans()):
-                p["susceptibility"] = draw(st.one_of(st.just(0.0), fraction))
+                p["susceptibility"] = draw(st.one_of(st.just(0.0), fractions))
             if draw(st.booleans()):
-                p["capability"] = draw(st.one_of(st.just(0.0), st.integers(0, 300))) / 100
+                p["capability"] = draw(st.one_of(st.just(0.0), hundredths(0, 300)))
             positions[actor] = p
         issues[name] = {"description": f"the {name} issue", "positions": positions}
-    weeks = draw(st.integers(2, 8))
-    events = []
-    for e in range(draw(st.integers(0, 4))):
-        actor, target = draw(st.permutations(ids))[:2]
-        day = START + timedelta(days=draw(st.integers(0, 7 * weeks - 1)))
-        event = {
-            "id": f"e{e}",
-            "date": day.isoformat(),
-            "type": draw(st.sampled_from(TYPES)),
-            "actor": actor,
-            "target": target,
-        }
+    for event in data["events"]:
         items = []
         for _ in range(draw(st.integers(0, 2)) if shifts else 0):
             issue = draw(st.sampled_from(list(issues)))
             who = draw(st.sampled_from(list(issues[issue]["positions"])))
-            item = {"issue": issue, "by": draw(st.integers(-100, 100)) / 100}
-            if who != actor or draw(st.booleans()):
+            item = {"issue": issue, "by": draw(hundredths(-100, 100))}
+            if who != event["actor"] or draw(st.booleans()):
                 item["actor"] = who
             items.append(item)
         if len(items) == 1 and draw(st.booleans()):
             event["stance_shift"] = items[0]
         elif items:
             event["stance_shift"] = items
-        events.append(event)
-    return {
-        "title": "Random",
-        "time": {
-            "start": START.isoformat(),
-            "end": (START + timedelta(days=7 * weeks - 1)).isoformat(),
-            "step": "week",
-        },
-        "seed": draw(st.integers(0, 1000)),
-        "actors": {a: {"name": f"Actor {a}"} for a in ids},
-        "relations": relations,
-        "parameters": {
-            "homophily": draw(rate),
-            "balance_rate": draw(rate),
-            "noise": draw(st.one_of(st.just(0.0), st.integers(0, 20).map(lambda v: v / 100))),
-        },
-        "issues": issues,
-        "events": events,
+    data["parameters"] = {
+        "homophily": draw(rate),
+        "balance_rate": draw(rate),
+        "noise": draw(st.one_of(st.just(0.0), hundredths(0, 20))),
     }
+    data["issues"] = issues
+    return data
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +208,7 @@ def workdir(tmp_path_factory) -> Path:
 
 def write(directory: Path, data: dict) -> Path:
     path = directory / "random.yaml"
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.write_text(scenario_text(data), encoding="utf-8")
     return path
 
 

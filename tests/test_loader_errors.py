@@ -1,33 +1,381 @@
-"""Bad scenario files: one test per kind of mistake, each pinned to its exact line and column.
+"""Bad scenario files: one table of files with one mistake each, pinned to line and column.
 
-Expected positions are found by hand in the YAML text the test writes (``position_of``): a bad
-value is reported where the value stands, an unknown or misplaced key where the key stands.
+Expected positions are found by hand in the YAML text of each row (``position_of``): a bad value
+is reported where the value stands, an unknown or misplaced key where the key stands, a file
+without a mapping at its start. Files with several mistakes, or whose problem may stand at one of
+a few places, are plain tests after the table.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 from conftest import MINIMAL
-from helpers import assert_at, only_problem, position_of, problems_of
+from helpers import only_problem, position_of, problems_of
 
 import stances
 from stances import ScenarioError
-from stances.errors import Problem
 
 
-def assert_value_at(problem: Problem, path: Path, text: str, key_value: str) -> None:
-    """The problem stands where the value of the line 'key: value' starts."""
-    line, col = position_of(text, key_value)
-    col += key_value.index(": ") + 2
-    assert problem.pos.file == str(path)
-    assert (problem.pos.line, problem.pos.col) == (line, col), str(problem)
+@dataclass(frozen=True)
+class At:
+    """Where a problem must stand: the nth occurrence of needle in the file's text, or, with
+    value=True, the start of the value in the occurrence of the line 'key: value'."""
+
+    needle: str
+    nth: int = 0
+    value: bool = False
+
+    def find(self, text: str) -> tuple[int, int]:
+        """1-based (line, column) in text, found by hand."""
+        line, col = position_of(text, self.needle, self.nth)
+        if self.value:
+            col += self.needle.index(": ") + 2
+        return line, col
 
 
-def assert_words(problem: Problem, *words: str) -> None:
-    for word in words:
-        assert word in problem.message, f"{word!r} not in {problem.message!r}"
+def at(needle: str, nth: int = 0) -> At:
+    """At the nth occurrence of needle."""
+    return At(needle, nth)
+
+
+def value_of(key_value: str) -> At:
+    """Where the value of the line 'key: value' starts."""
+    return At(key_value, value=True)
+
+
+START = At("")  # line 1, column 1: the empty needle occurs first at the file's start
+
+
+def replaced(old: str, new: str) -> str:
+    """MINIMAL with its one occurrence of old replaced by new."""
+    assert MINIMAL.count(old) == 1, old
+    return MINIMAL.replace(old, new)
+
+
+def with_parameters(*lines: str) -> str:
+    """MINIMAL with a parameters: block of the given lines after the seed."""
+    return replaced("seed: 1\n", "seed: 1\nparameters:\n" + "".join(f"  {x}\n" for x in lines))
+
+
+@dataclass(frozen=True)
+class Case:
+    """A file with one mistake: its text, where the one problem stands, the words its message
+    must contain (and must not: internal names), and, where it matters, the problem's dotted
+    place and a needle whose file:line:col the message must also cite."""
+
+    id: str
+    text: str
+    at: At
+    words: tuple[str, ...]
+    absent: tuple[str, ...] = ()
+    where: str | None = None
+    cites: At | None = None
+
+
+def case(id: str, text: str, place: At, *words: str, **more) -> Case:
+    """A row of the table: id, file text, where its problem stands, the words of its message."""
+    return Case(id, text, place, words, **more)
+
+
+CASES = [
+    # the file itself
+    case(
+        "malformed-yaml",  # the parser trips over the second ':' on line 1
+        replaced("title: Minimal", "title: India: a view"),
+        at(": a view"),
+        "not valid YAML",
+        "mapping values are not allowed",
+    ),
+    case(
+        "duplicate-key",  # the second occurrence is the mistake
+        replaced("seed: 1\n", "seed: 1\nseed: 2\n"),
+        at("seed: 2"),
+        "duplicate key",
+        "seed",
+    ),
+    case("empty-file", "", START, "expected a mapping", "empty"),
+    case("empty-line", "\n", START, "expected a mapping", "empty"),
+    case("only-a-comment", "# only a comment\n", START, "expected a mapping", "empty"),
+    # the user wrote a list: say so in YAML's words, not the parser's class name
+    case(
+        "root-is-a-list",
+        "- IND\n- PAK\n",
+        START,
+        "expected a mapping",
+        "list",
+        absent=("Commented",),
+    ),
+    case("root-is-text", "just a title\n", START, "expected a mapping"),
+    # values of the wrong type
+    case(
+        "wrong-type-score",
+        replaced("AFG -> PAK: 0.2", "AFG -> PAK: friendly"),
+        value_of("AFG -> PAK: friendly"),
+        "expected a number",
+        "friendly",
+    ),
+    case(
+        "wrong-type-seed",
+        replaced("seed: 1", "seed: seven"),
+        value_of("seed: seven"),
+        "expected a whole number",
+        "seven",
+    ),
+    case(
+        "wrong-type-title",
+        replaced("title: Minimal", "title: 5"),
+        value_of("title: 5"),
+        "expected text",
+        "5",
+    ),
+    case(
+        "wrong-type-intensity",
+        replaced("    target: AFG", "    target: AFG\n    intensity: high"),
+        value_of("intensity: high"),
+        "expected a number",
+        "high",
+    ),
+    case(
+        "wrong-type-name",
+        replaced("{name: Afghanistan}", "{name: 5}"),
+        value_of("name: 5}"),
+        "expected text",
+        "5",
+    ),
+    case(
+        "event-not-a-mapping",
+        MINIMAL + "  - just text\n",
+        at("just text"),
+        "mapping",
+        absent=("EventSpec",),
+    ),
+    # unknown and missing keys
+    case(
+        "unknown-top-level-key",
+        replaced("seed: 1", "seeds: 1"),
+        at("seeds"),
+        "unknown key 'seeds'",
+        "did you mean 'seed'",
+    ),
+    case(
+        "unknown-nested-key",
+        replaced("    target: AFG\n", "    target: AFG\n    intensty: 0.5\n"),
+        at("intensty"),
+        "unknown key 'intensty'",
+        "did you mean 'intensity'",
+        where="events[first].intensty",
+    ),
+    case(
+        "unknown-parameter",
+        with_parameters("kappa_targt: 0.3"),
+        at("kappa_targt"),
+        "unknown key 'kappa_targt'",
+        "did you mean 'kappa_target'",
+    ),
+    case(
+        "missing-top-level-key",
+        replaced("title: Minimal\n", ""),
+        START,
+        "missing required key 'title'",
+    ),
+    case(
+        "missing-nested-key",  # at the mapping that lacks the key
+        replaced(", end: 2025-03-31", ""),
+        at("{start"),
+        "missing required key 'end'",
+    ),
+    # actors and relations
+    case(
+        "unknown-actor-in-event",
+        replaced("target: AFG", "target: PKA"),
+        value_of("target: PKA"),
+        "unknown actor 'PKA'",
+        "did you mean 'PAK'",
+    ),
+    case(
+        "unknown-actor-in-relation-key",
+        replaced("AFG -> PAK: 0.2", "AFG -> PKA: 0.2"),
+        at("AFG -> PKA"),
+        "unknown actor 'PKA'",
+        "did you mean 'PAK'",
+    ),
+    case(
+        "malformed-relation-key",
+        replaced("AFG -> PAK: 0.2", "AFG => PAK: 0.2"),
+        at("AFG => PAK"),
+        "'AFG => PAK' is not a relation",
+        "A -> B",
+        "A <-> B",
+    ),
+    case(
+        "self-relation", replaced("AFG -> PAK: 0.2", "AFG -> AFG: 0.2"), at("AFG -> AFG"), "itself"
+    ),
+    *(
+        case(
+            f"relation-score-{score}",
+            replaced("AFG -> PAK: 0.2", f"AFG -> PAK: {score}"),
+            value_of(f"AFG -> PAK: {score}"),
+            words,
+            score,
+        )
+        for score, words in [("1.5", "at most 1"), ("-1.01", "at least -1")]
+    ),
+    case(
+        "lowercase-actor-id",
+        replaced(
+            "  AFG: {name: Afghanistan}\n", "  AFG: {name: Afghanistan}\n  chn: {name: China}\n"
+        ),
+        at("chn"),
+        "'chn'",
+        "upper-case",
+    ),
+    # event types
+    case(
+        "unknown-event-type",
+        replaced("type: visit", "type: vist"),
+        value_of("type: vist"),
+        "unknown event type 'vist'",
+        "did you mean 'visit'",
+    ),
+    # the message says to quote the code, and shows the code the user wrote, quoted
+    *(
+        case(
+            f"cameo-unquoted-{code}",
+            replaced("type: visit", f"cameo: {code}"),
+            value_of(f"cameo: {code}"),
+            "quoted",
+            f'"{code}"',
+        )
+        for code in ("195", "045", "0871")
+    ),
+    case(
+        "cameo-not-in-table",
+        replaced("type: visit", 'cameo: "999"'),
+        value_of('cameo: "999"'),
+        "'999'",
+        "not a CAMEO code",
+    ),
+    # dates and time
+    case(
+        "impossible-date",
+        replaced("date: 2025-01-10", "date: 2025-02-30"),
+        value_of("date: 2025-02-30"),
+        "2025-02-30",
+        "not a date",
+    ),
+    *(
+        case(
+            f"date-not-iso-{written}",
+            replaced("date: 2025-01-10", f"date: {written}"),
+            value_of(f"date: {written}"),
+            "YYYY-MM-DD",
+        )
+        for written in ("10/01/2025", "2025-1-10", "20250110", "January 10")
+    ),
+    case(
+        "event-outside-time-window",
+        replaced("date: 2025-01-10", "date: 2025-05-10"),
+        value_of("date: 2025-05-10"),
+        "outside the time window",
+        "2025-01-01",
+        "2025-03-31",
+    ),
+    *(
+        case(
+            f"end-not-after-start-{end}",
+            replaced("end: 2025-03-31", f"end: {end}"),
+            value_of(f"end: {end}"),
+            "not after start",
+        )
+        for end in ("2024-12-01", "2025-01-01")
+    ),
+    *(
+        case(
+            f"non-positive-step-{step}",
+            replaced("step: week", f"step: {step}"),
+            value_of(f"step: {step}"),
+            "positive",
+            step,
+        )
+        for step in ("0 weeks", "-1 week", "0 days")
+    ),
+    case(
+        "unknown-step-unit",
+        replaced("step: week", "step: fortnight"),
+        value_of("step: fortnight"),
+        "fortnight",
+        "week",
+    ),
+    # parameters
+    case(
+        "duration-without-unit",
+        with_parameters("memory_half_life: 26"),
+        value_of("memory_half_life: 26"),
+        "duration",
+        "26 weeks",
+    ),
+    case(
+        "duration-of-zero",
+        with_parameters("memory_half_life: 0 weeks"),
+        value_of("memory_half_life: 0 weeks"),
+        "longer than zero",
+    ),
+    case(
+        "parameter-above-range",
+        with_parameters("kappa_target: 2"),
+        value_of("kappa_target: 2"),
+        "at most 1",
+    ),
+    case(
+        "parameter-below-range",
+        with_parameters("kappa_observer: -0.1"),
+        value_of("kappa_observer: -0.1"),
+        "at least 0",
+    ),
+    # events
+    case(
+        "actor-is-its-own-target",
+        replaced("target: AFG", "target: IND"),
+        value_of("target: IND"),
+        "IND",
+        "own target",
+    ),
+    case(
+        "duplicate-event-id",  # the message also says where the id was first used
+        MINIMAL + "  - {id: first, date: 2025-01-11, type: visit, actor: IND, target: PAK}\n",
+        value_of("id: first, date: 2025-01-11"),
+        "duplicate event id 'first'",
+        cites=at("first"),
+    ),
+    case(
+        "mediation-with-one-party",
+        MINIMAL + "  - {id: med, date: 2025-01-11, type: mediate, actor: IND, parties: [PAK]}\n",
+        value_of("parties: [PAK]"),
+        "mediate",
+        "exactly two parties",
+    ),
+    case(
+        "target-on-a-mediation",
+        MINIMAL + "  - {id: med, date: 2025-01-11, type: mediate, actor: IND, target: PAK,"
+        " parties: [PAK, AFG]}\n",
+        at("target: PAK"),
+        "parties:",
+        "not 'target:'",
+    ),
+    # what-if keys in a file that extends nothing
+    *(
+        case(
+            f"{key.split(':')[0]}-without-extends",
+            MINIMAL + key + "\n",
+            at(key),
+            key.split(":")[0],
+            "extends:",
+        )
+        for key in ("remove: [first]", "add: []", "replace: []", "set: {seed: 2}")
+    ),
+]
 
 
 def test_minimal_scenario_is_valid(write_scenario):
@@ -37,63 +385,32 @@ def test_minimal_scenario_is_valid(write_scenario):
     assert [e.id for e in sc.events] == ["first"]
 
 
-def test_malformed_yaml(write_scenario):
-    text = MINIMAL.replace("title: Minimal", "title: India: a view")
-    path = write_scenario(text)
+def test_every_case_has_its_own_id():
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_one_mistake_is_reported_once_where_it_stands(write_scenario, case):
+    path = write_scenario(case.text)
     problem = only_problem(path)
-    # the parser trips over the second ':' on line 1
-    assert_at(problem, path, text, ": a view")
-    assert_words(problem, "not valid YAML", "mapping values are not allowed")
+    line, col = case.at.find(case.text)
+    assert problem.pos.file == str(path), str(problem)
+    assert (problem.pos.line, problem.pos.col) == (line, col), str(problem)
+    assert str(problem).startswith(f"{path}:{line}:{col}: "), str(problem)
+    for word in case.words:
+        assert word in problem.message, f"{word!r} not in {problem.message!r}"
+    for word in case.absent:
+        assert word not in problem.message, f"{word!r} in {problem.message!r}"
+    if case.where is not None:
+        assert problem.where == case.where, str(problem)
+    if case.cites is not None:
+        first_line, first_col = case.cites.find(case.text)
+        assert f"{path}:{first_line}:{first_col}" in problem.message, str(problem)
 
 
-def test_duplicate_key(write_scenario):
-    text = MINIMAL.replace("seed: 1\n", "seed: 1\nseed: 2\n")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "seed: 2")  # the second occurrence is the mistake
-    assert_words(problem, "duplicate key", "seed")
-
-
-@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
-def test_empty_file(write_scenario, text):
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert (problem.pos.file, problem.pos.line, problem.pos.col) == (str(path), 1, 1)
-    assert_words(problem, "expected a mapping", "empty")
-
-
-def test_root_is_a_list(write_scenario):
-    path = write_scenario("- IND\n- PAK\n")
-    problem = only_problem(path)
-    assert (problem.pos.file, problem.pos.line, problem.pos.col) == (str(path), 1, 1)
-    # the user wrote a list: say so in YAML's words, not the parser's class name
-    assert_words(problem, "expected a mapping", "list")
-    assert "Commented" not in problem.message
-
-
-def test_root_is_text(write_scenario):
-    path = write_scenario("just a title\n")
-    problem = only_problem(path)
-    assert (problem.pos.line, problem.pos.col) == (1, 1)
-    assert_words(problem, "expected a mapping")
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "words"),
-    [
-        ("AFG -> PAK: 0.2", "AFG -> PAK: friendly", ("expected a number", "friendly")),
-        ("seed: 1", "seed: seven", ("expected a whole number", "seven")),
-        ("title: Minimal", "title: 5", ("expected text", "5")),
-        ("    target: AFG", "    target: AFG\n    intensity: high", ("expected a number", "high")),
-        ("{name: Afghanistan}", "{name: 5}", ("expected text", "5")),
-    ],
-)
-def test_wrong_type(write_scenario, old, new, words):
-    text = MINIMAL.replace(old, new)
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, new.strip().split("\n")[-1].removeprefix("{"))
-    assert_words(problem, *words)
+# ---------------------------------------------------------------------------------------------
+# Files that do not fit the table: a problem that may stand at one of a few places, a section
+# whose one problem is among others, several mistakes at once, the error's text
 
 
 @pytest.mark.parametrize(
@@ -132,257 +449,9 @@ def test_section_that_is_not_a_mapping(write_scenario, old, new, section, value)
     assert problem.pos.file == str(path)
     assert (problem.pos.line, problem.pos.col) == position_of(text, value)
     # said in the words of the file format, without the loader's class names
-    assert_words(problem, "mapping")
+    assert "mapping" in problem.message, str(problem)
     for internal in ("TimeSpec", "Parameters", "instance of"):
         assert internal not in problem.message
-
-
-def test_event_that_is_not_a_mapping(write_scenario):
-    text = MINIMAL + "  - just text\n"
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "just text")
-    assert_words(problem, "mapping")
-    assert "EventSpec" not in problem.message
-
-
-def test_unknown_top_level_key_suggests_nearest(write_scenario):
-    text = MINIMAL.replace("seed: 1", "seeds: 1")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "seeds")
-    assert_words(problem, "unknown key 'seeds'", "did you mean 'seed'")
-
-
-def test_unknown_nested_key_suggests_nearest(write_scenario):
-    text = MINIMAL.replace("    target: AFG\n", "    target: AFG\n    intensty: 0.5\n")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "intensty")
-    assert problem.where == "events[first].intensty"
-    assert_words(problem, "unknown key 'intensty'", "did you mean 'intensity'")
-
-
-def test_unknown_parameter_suggests_nearest(write_scenario):
-    text = MINIMAL.replace("seed: 1\n", "seed: 1\nparameters:\n  kappa_targt: 0.3\n")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "kappa_targt")
-    assert_words(problem, "unknown key 'kappa_targt'", "did you mean 'kappa_target'")
-
-
-def test_missing_required_top_level_key(write_scenario):
-    text = MINIMAL.replace("title: Minimal\n", "")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert (problem.pos.file, problem.pos.line, problem.pos.col) == (str(path), 1, 1)
-    assert_words(problem, "missing required key 'title'")
-
-
-def test_missing_required_nested_key(write_scenario):
-    text = MINIMAL.replace(", end: 2025-03-31", "")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "{start")  # the mapping that lacks the key
-    assert_words(problem, "missing required key 'end'")
-
-
-def test_unknown_actor_in_event_suggests_nearest(write_scenario):
-    text = MINIMAL.replace("target: AFG", "target: PKA")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "target: PKA")
-    assert_words(problem, "unknown actor 'PKA'", "did you mean 'PAK'")
-
-
-def test_unknown_actor_in_relation_key(write_scenario):
-    text = MINIMAL.replace("AFG -> PAK: 0.2", "AFG -> PKA: 0.2")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "AFG -> PKA")
-    assert_words(problem, "unknown actor 'PKA'", "did you mean 'PAK'")
-
-
-def test_malformed_relation_key(write_scenario):
-    text = MINIMAL.replace("AFG -> PAK: 0.2", "AFG => PAK: 0.2")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "AFG => PAK")
-    assert_words(problem, "'AFG => PAK' is not a relation", "A -> B", "A <-> B")
-
-
-def test_self_relation(write_scenario):
-    text = MINIMAL.replace("AFG -> PAK: 0.2", "AFG -> AFG: 0.2")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "AFG -> AFG")
-    assert_words(problem, "itself")
-
-
-@pytest.mark.parametrize(("score", "words"), [("1.5", "at most 1"), ("-1.01", "at least -1")])
-def test_relation_score_out_of_range(write_scenario, score, words):
-    text = MINIMAL.replace("AFG -> PAK: 0.2", f"AFG -> PAK: {score}")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"AFG -> PAK: {score}")
-    assert_words(problem, words, score)
-
-
-def test_unknown_event_type_suggests_nearest(write_scenario):
-    text = MINIMAL.replace("type: visit", "type: vist")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "type: vist")
-    assert_words(problem, "unknown event type 'vist'", "did you mean 'visit'")
-
-
-@pytest.mark.parametrize(("written", "code"), [("195", "195"), ("045", "045"), ("0871", "0871")])
-def test_cameo_code_as_unquoted_integer(write_scenario, written, code):
-    text = MINIMAL.replace("type: visit", f"cameo: {written}")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"cameo: {written}")
-    # the message says to quote the code, and shows the code the user wrote, quoted
-    assert_words(problem, "quoted", f'"{code}"')
-
-
-def test_cameo_code_not_in_table(write_scenario):
-    text = MINIMAL.replace("type: visit", 'cameo: "999"')
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, 'cameo: "999"')
-    assert_words(problem, "'999'", "not a CAMEO code")
-
-
-def test_impossible_date(write_scenario):
-    text = MINIMAL.replace("date: 2025-01-10", "date: 2025-02-30")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "date: 2025-02-30")
-    assert_words(problem, "2025-02-30", "not a date")
-
-
-@pytest.mark.parametrize("written", ["10/01/2025", "2025-1-10", "20250110", "January 10"])
-def test_date_not_iso(write_scenario, written):
-    text = MINIMAL.replace("date: 2025-01-10", f"date: {written}")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"date: {written}")
-    assert_words(problem, "YYYY-MM-DD")
-
-
-def test_event_outside_time_window(write_scenario):
-    text = MINIMAL.replace("date: 2025-01-10", "date: 2025-05-10")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "date: 2025-05-10")
-    assert_words(problem, "outside the time window", "2025-01-01", "2025-03-31")
-
-
-@pytest.mark.parametrize("end", ["2024-12-01", "2025-01-01"])
-def test_end_not_after_start(write_scenario, end):
-    text = MINIMAL.replace("end: 2025-03-31", f"end: {end}")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"end: {end}")
-    assert_words(problem, "not after start")
-
-
-def test_actor_is_its_own_target(write_scenario):
-    text = MINIMAL.replace("target: AFG", "target: IND")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "target: IND")
-    assert_words(problem, "IND", "own target")
-
-
-@pytest.mark.parametrize("step", ["0 weeks", "-1 week", "0 days"])
-def test_non_positive_step(write_scenario, step):
-    text = MINIMAL.replace("step: week", f"step: {step}")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"step: {step}")
-    assert_words(problem, "positive", step)
-
-
-def test_unknown_step_unit(write_scenario):
-    text = MINIMAL.replace("step: week", "step: fortnight")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "step: fortnight")
-    assert_words(problem, "fortnight", "week")
-
-
-@pytest.mark.parametrize(
-    ("written", "words"),
-    [("26", ("duration", "26 weeks")), ("0 weeks", ("longer than zero",))],
-)
-def test_bad_duration(write_scenario, written, words):
-    text = MINIMAL.replace("seed: 1\n", f"seed: 1\nparameters:\n  memory_half_life: {written}\n")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, f"memory_half_life: {written}")
-    assert_words(problem, *words)
-
-
-@pytest.mark.parametrize(
-    ("line", "words"),
-    [("kappa_target: 2", "at most 1"), ("kappa_observer: -0.1", "at least 0")],
-)
-def test_parameter_out_of_range(write_scenario, line, words):
-    text = MINIMAL.replace("seed: 1\n", f"seed: 1\nparameters:\n  {line}\n")
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, line)
-    assert_words(problem, words)
-
-
-def test_duplicate_event_id(write_scenario):
-    text = MINIMAL + "  - {id: first, date: 2025-01-11, type: visit, actor: IND, target: PAK}\n"
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "id: first, date: 2025-01-11")
-    assert_words(problem, "duplicate event id 'first'")
-    line, col = position_of(text, "first")
-    assert f"{path}:{line}:{col}" in problem.message  # where the id was first used
-
-
-def test_mediation_with_one_party(write_scenario):
-    text = MINIMAL + "  - {id: med, date: 2025-01-11, type: mediate, actor: IND, parties: [PAK]}\n"
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_value_at(problem, path, text, "parties: [PAK]")
-    assert_words(problem, "mediate", "exactly two parties")
-
-
-def test_target_on_a_mediation(write_scenario):
-    text = MINIMAL + (
-        "  - {id: med, date: 2025-01-11, type: mediate, actor: IND, target: PAK,"
-        " parties: [PAK, AFG]}\n"
-    )
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "target: PAK")
-    assert_words(problem, "parties:", "not 'target:'")
-
-
-def test_lowercase_actor_id(write_scenario):
-    text = MINIMAL.replace(
-        "  AFG: {name: Afghanistan}\n", "  AFG: {name: Afghanistan}\n  chn: {name: China}\n"
-    )
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, "chn")
-    assert_words(problem, "'chn'", "upper-case")
-
-
-@pytest.mark.parametrize("key", ["remove: [first]", "add: []", "replace: []", "set: {seed: 2}"])
-def test_what_if_key_without_extends(write_scenario, key):
-    text = MINIMAL + key + "\n"
-    path = write_scenario(text)
-    problem = only_problem(path)
-    assert_at(problem, path, text, key)
-    assert_words(problem, key.split(":")[0], "extends:")
 
 
 def test_every_mistake_reported_at_once(write_scenario):

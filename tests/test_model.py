@@ -16,6 +16,7 @@ import pytest
 from conftest import HEADER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import scores
 
 import stances
 from stances import StanceModel, api
@@ -301,7 +302,7 @@ def test_an_event_in_no_member_changes_nothing_and_is_logged_without_means():
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(
-        st.lists(st.floats(-1.0, 1.0, allow_nan=False), min_size=3, max_size=3),
+        st.lists(scores, min_size=3, max_size=3),
         min_size=1,
         max_size=40,
     ),

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -36,6 +34,7 @@ import pytest
 from helpers import position_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import World, hundredths, small_worlds, worlds_with_interests
 
 import stances
 from stances import ScenarioError, StanceModel, api
@@ -70,98 +69,11 @@ CONTRACT = settings(
 # Generated scenarios
 
 
-@dataclass(frozen=True)
-class World:
-    """A small generated scenario, without its actors' policy (the test class supplies it)."""
-
-    ids: tuple[str, ...]
-    relations: dict[str, float]
-    interests: dict[str, tuple[tuple[str, float, float, str], ...]]
-    events: tuple[tuple[int, str, str, str], ...]  # (day offset, type, actor, target)
-    weeks: int
-    seed: int
-
-    def yaml(self, policy: object) -> str:
-        end = START + timedelta(days=7 * self.weeks - 1)
-        lines = [
-            "title: Generated",
-            f"time: {{start: {START}, end: {end}, step: week}}",
-            f"seed: {self.seed}",
-            "actors:",
-        ]
-        for a in self.ids:
-            lines += [f"  {a}:", f"    name: Actor {a}"]
-            if self.interests[a]:
-                lines.append("    interests:")
-                for key, want, weight, side in self.interests[a]:
-                    lines.append(f"      {key}: {{want: {want}, weight: {weight}, side: {side}}}")
-            lines.append(f"    policy: {json.dumps(policy)}")
-        lines.append("relations:")
-        lines += [f"  {key}: {score}" for key, score in self.relations.items()]
-        if self.events:
-            lines.append("events:")
-            for n, (offset, kind, actor, target) in enumerate(self.events):
-                when = START + timedelta(days=offset)
-                lines.append(
-                    f"  - {{id: e{n}, date: {when}, type: {kind}, actor: {actor}, target: {target}}}"
-                )
-        return "\n".join(lines) + "\n"
-
-
-SCORES = st.integers(-10, 10).map(lambda k: k / 10)
-
-
-@st.composite
-def interest_entries(draw, ids: tuple[str, ...]):
-    pairs = [(a, b) for a in ids for b in ids if a != b]
-    a, b = draw(st.sampled_from(pairs))
-    form = draw(st.sampled_from(["one", "both", "difference"]))
-    if form == "one":
-        key = f"{a} -> {b}"
-    elif form == "both":
-        key = f"{a} <-> {b}"
-    else:
-        c, d = draw(st.sampled_from(pairs))
-        key = f"{a} -> {b} - {c} -> {d}"
-    want = draw(SCORES)
-    weight = draw(st.sampled_from([0, 0.5, 1, 2]))
-    side = draw(st.sampled_from(["exact", "at_least", "at_most"]))
-    return key, want, weight, side
-
-
-@st.composite
-def worlds(draw) -> World:
-    n = draw(st.integers(3, 4))
-    ids = IDS[:n]
-    relations = {f"{a} -> {b}": draw(SCORES) for a in ids for b in ids if a != b}
-    interests = {
-        a: tuple(
-            draw(
-                st.lists(
-                    interest_entries(ids),
-                    min_size=1 if k == 0 else 0,
-                    max_size=3,
-                    unique_by=lambda entry: entry[0],
-                )
-            )
-        )
-        for k, a in enumerate(ids)
-    }
-    weeks = draw(st.integers(4, 8))
-    events = tuple(
-        draw(
-            st.lists(
-                st.tuples(
-                    st.integers(0, 7 * weeks - 1),
-                    st.sampled_from(SCRIPTED_TYPES),
-                    st.sampled_from(ids),
-                    st.sampled_from(ids),
-                ).filter(lambda e: e[2] != e[3]),
-                max_size=3,
-            )
-        )
-    )
-    return World(ids, relations, interests, events, weeks, draw(st.integers(0, 2**16)))
+# 3-4 actors (the first with at least one interest), relations on every pair in tenths, 4-8
+# weeks, up to 3 scripted events of the types above
+policy_worlds = worlds_with_interests(
+    small_worlds(IDS, start=START, types=SCRIPTED_TYPES, weeks=(4, 8), max_events=3)
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +124,7 @@ class PolicyContract:
         return model_of(scratch, world.yaml(self.policy), **kwargs)
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_same_seed_gives_the_same_run(self, scratch, world):
         runs = []
         for _ in range(2):
@@ -232,7 +144,7 @@ class PolicyContract:
             assert a.alternatives == b.alternatives
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_cooldown_is_respected(self, scratch, world):
         model = self.model(scratch, world)
         model.run()
@@ -246,7 +158,7 @@ class PolicyContract:
                 assert (later - earlier).days >= cooldown, (actor, used)
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_never_acts_at_or_below_its_threshold(self, scratch, world):
         model = self.model(scratch, world)
         model.run()
@@ -258,7 +170,7 @@ class PolicyContract:
             assert np.all(chosen > spec.threshold), (a.event.id, chosen, spec.threshold)
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_acts_only_from_its_repertoire_on_others(self, scratch, world):
         model = self.model(scratch, world)
         model.run()
@@ -296,7 +208,7 @@ class PolicyContract:
             assert ev.target in ids and ev.target != ev.actor
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_at_most_max_actions_per_actor_per_step(self, scratch, world):
         model = self.model(scratch, world)
         model.run()
@@ -307,7 +219,7 @@ class PolicyContract:
             assert n <= model.spec.policies[actor].max_actions * model.members
 
     @CONTRACT
-    @given(world=worlds(), steps=st.integers(0, 8))
+    @given(world=policy_worlds, steps=st.integers(0, 8))
     def test_prediction_equals_application(self, scratch, world, steps):
         model = self.model(scratch, world)
         for _ in range(min(steps, model.n_steps)):
@@ -362,7 +274,7 @@ class PolicyContract:
                 model.applied.pop()
 
     @CONTRACT
-    @given(world=worlds())
+    @given(world=policy_worlds)
     def test_decides_only_if_its_classifier_says_it_acts(self, scratch, world):
         model = self.model(scratch, world)
         model.run()
@@ -528,7 +440,7 @@ def hand_model(scratch) -> StanceModel:
     return hand_case(scratch, -0.5)
 
 
-HUNDREDTHS = st.integers(-100, 99).map(lambda k: k / 100)
+HUNDREDTHS = hundredths(-100, 99)
 
 
 @settings(max_examples=30, deadline=None)
@@ -743,7 +655,7 @@ def test_two_refusals_in_one_step_are_two_distinct_events(tmp_path):
 
 
 @CONTRACT
-@given(world=worlds())
+@given(world=policy_worlds)
 def test_members_decide_alike_at_temperature_zero(scratch, world):
     text = world.yaml(TestReactiveGreedy.policy)
     single = model_of(scratch, text)
