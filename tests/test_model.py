@@ -321,7 +321,8 @@ def test_member_totals_add_up_exactly_whatever_the_batches(values, cuts):
 
     def tally(part: slice) -> Tally:
         cells = np.arange(3)
-        return Tally.of(Changes(cells, cells, before[part], after[part]), strength[part])
+        changes = Changes(cells, cells, before[part], after[part], after[part])
+        return Tally.of(changes, strength[part])
 
     whole = tally(slice(None))
     pieces = [tally(slice(a, b)) for a, b in itertools.pairwise(bounds)]

@@ -77,6 +77,44 @@ class Coefficients:
 
 
 @dataclass(frozen=True)
+class Rules:
+    """Which form of each rule the dynamics uses: named choices, each explained in
+    docs/model.md (the defaults are in ``scenario.models.Parameters``).
+
+    entrenchment: False, a move takes a share of the room left to +-1 on the score itself
+        (``saturating_move``); True, the score is the bounded image tanh(a) of a latent
+        affinity a that events move by adding their rate, and that memory decays: the state
+        the model keeps is then a, and near +-1 the same act moves the score less, in both
+        directions, while still deepening (or easing) the affinity beneath it.
+    relative_observers: False, a third party's view of the actor moves by its view of the one
+        acted on; True, that move is also weighted by the share of the observer's concern that
+        lies with the one acted on, |R[o, b]| / (|R[o, a]| + |R[o, b]|), and cooperation is
+        judged only by the friendship it expresses: its observer moves are weighted by the
+        pair's mean score before the act, clipped to [0, 1] (a truce between enemies aligns
+        nobody).
+    """
+
+    entrenchment: bool
+    relative_observers: bool
+
+    def scores(self, state: np.ndarray) -> np.ndarray:
+        """The scores in [-1, 1] of a state (the state itself without entrenchment: no copy)."""
+        return np.tanh(state) if self.entrenchment else state
+
+    def state(self, scores: np.ndarray) -> np.ndarray:
+        """The state that has these scores (the scores themselves without entrenchment)."""
+        if not self.entrenchment:
+            return scores
+        return np.arctanh(np.clip(scores, -LATENT_EDGE, LATENT_EDGE))
+
+
+# a score this close to +-1 stands for any larger affinity (artanh(1 - 1e-15) is about 17.6)
+LATENT_EDGE = 1.0 - 1e-15
+FIRST_RULES = Rules(entrenchment=False, relative_observers=False)
+"""The rules of the first version: saturating moves, observers judging by their view alone."""
+
+
+@dataclass(frozen=True)
 class Act:
     """One event as the dynamics sees it.
 
@@ -101,13 +139,16 @@ class Act:
 class Changes:
     """The scores an event changes: cells (rows[m], cols[m]) go from before[:, m] to after[:, m].
 
-    before and after have shape (K, M); a cell appears once, in the order first touched.
+    before and after have shape (K, M), in [-1, 1]; a cell appears once, in the order first
+    touched. state: the new state of those cells, (K, M) (``Rules.state`` of after; the same
+    array as after without entrenchment).
     """
 
     rows: np.ndarray
     cols: np.ndarray
     before: np.ndarray
     after: np.ndarray
+    state: np.ndarray
 
     @property
     def delta(self) -> np.ndarray:
@@ -180,7 +221,10 @@ class Plan:
     Cells are flat ids, row * N + col (``rows`` and ``cols`` give them apart). Moves are
     listed parties first, then observers; move m has rate coefficient[kinds[m]] * s, and an
     observer move's rate is further multiplied by the observer's view of the other side, the
-    score ``signs[m - direct]``. Each cell changed appears once in ``cells``, in the order
+    score ``signs[m - direct]`` (and, with relative observers, by its share of concern, from
+    that score and the observer's view of the actor, ``cells[judged[m - direct]]``, and for a
+    cooperative act by the friendship of the pair it judges, the mean of the scores
+    ``pairs[m - direct]``). Each cell changed appears once in ``cells``, in the order
     first touched. A cell touched more than once (an observer of a meeting of three) takes its
     moves in turn: first the moves ``first`` (one per cell, in cell order; None when every cell
     moves once), then for each later turn t the moves ``later[t][0]`` on the cells at
@@ -190,6 +234,8 @@ class Plan:
     kinds: np.ndarray
     direct: int
     signs: np.ndarray
+    judged: np.ndarray
+    pairs: np.ndarray
     cells: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
@@ -197,10 +243,18 @@ class Plan:
     later: tuple[tuple[np.ndarray, np.ndarray], ...]
 
     def rates(
-        self, by_cell: np.ndarray, c: Coefficients, strength: np.ndarray, work: Scratch
+        self,
+        by_cell: np.ndarray,
+        c: Coefficients,
+        strength: np.ndarray,
+        work: Scratch,
+        rules: Rules = FIRST_RULES,
+        before: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The rate of every move, shape (moves, K), in [-1, 1] (clipped), from the state
-        before the act seen cell by cell (N, N, K) and the strength per member (K,)."""
+        """The rate of every move, shape (moves, K), from the state before the act seen cell
+        by cell (N, N, K), the strength per member (K,) and, for relative observers, the
+        scores of the changed cells before the act (M, K). Rates are clipped to [-1, 1]
+        unless the scores are entrenched (a latent affinity takes any rate)."""
         rates = work.take("rates", (len(self.kinds), len(strength)))
         if c.matrix.shape[1] == len(strength):
             np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
@@ -210,7 +264,13 @@ class Plan:
         if len(self.signs):
             observers = rates[self.direct :]
             signs = _take_cells(by_cell, self.signs, out=work.take("signs", observers.shape))
+            signs = rules.scores(signs)
+            if rules.relative_observers:
+                assert before is not None
+                self._weigh_observers(observers, signs, before, by_cell, strength, rules, work)
             np.multiply(observers, signs, out=observers)
+        if rules.entrenchment:
+            return rates
         # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
         # clip can only change anything when that bound is above 1 (or not a number)
         largest = (
@@ -220,13 +280,52 @@ class Plan:
             np.clip(rates, -1.0, 1.0, out=rates)
         return rates
 
-    def move(self, before: np.ndarray, rates: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The scores of the changed cells (M, K) after every move, from their scores before,
-        written to `out`."""
-        after = _move_clipped(before, rates if self.first is None else rates[self.first], out)
+    def _weigh_observers(
+        self,
+        observers: np.ndarray,
+        signs: np.ndarray,
+        before: np.ndarray,
+        by_cell: np.ndarray,
+        strength: np.ndarray,
+        rules: Rules,
+        work: Scratch,
+    ) -> None:
+        """Weigh observer rates (in place) by the observer's share of concern for the one
+        acted on and, for a cooperative act, by the friendship of the pair it judges."""
+        other = np.abs(signs)
+        actor = np.abs(before[self.judged])
+        total = other + actor
+        care = np.divide(other, total, out=np.zeros_like(total), where=total > 0)
+        np.multiply(observers, care, out=observers)
+        pair = _take_cells(
+            by_cell,
+            self.pairs.ravel(),
+            out=work.take("pairs", (2 * len(self.pairs), len(strength))),
+        )
+        pair = rules.scores(pair).reshape(len(self.pairs), 2, len(strength))
+        friendship = np.clip(pair.mean(axis=1), 0.0, 1.0)
+        np.multiply(observers, np.where(strength > 0, friendship, 1.0), out=observers)
+
+    def move(
+        self,
+        before: np.ndarray,
+        rates: np.ndarray,
+        out: np.ndarray,
+        rules: Rules = FIRST_RULES,
+    ) -> np.ndarray:
+        """The state of the changed cells (M, K) after every move, from their state before,
+        written to `out`: saturating moves in turn, or, with entrenchment, the sum of the
+        rates added to the latent affinity (the order of the moves does not matter then)."""
+        step = _add if rules.entrenchment else _move_clipped
+        after = step(before, rates if self.first is None else rates[self.first], out)
         for moves, cells in self.later:
-            after[cells] = _move_clipped(after[cells], rates[moves])
+            after[cells] = step(after[cells], rates[moves])
         return after
+
+
+def _add(x: np.ndarray, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """x + r, written to `out` (default: a new array)."""
+    return np.add(x, r, out=out)
 
 
 def _take_cells(by_cell: np.ndarray, cells: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -252,20 +351,21 @@ def _move_clipped(x: np.ndarray, r: np.ndarray, out: np.ndarray | None = None) -
 
 def _layout(form: Form, actor: int, others: tuple[int, ...], n: int):
     """The moves of an act, parties first: (row, col, kind) for moves between participants and
-    (row, col, kind, sign_row, sign_col) for observer moves."""
+    (row, col, kind, sign_row, sign_col, p, q) for observer moves, (p, q) being the pair whose
+    act the observer judges (the actor and target, or two parties)."""
     observers = [w for w in range(n) if w != actor and w not in others]
     direct: list[tuple[int, int, int]] = []
-    watched: list[tuple[int, int, int, int, int]] = []
+    watched: list[tuple[int, int, int, int, int, int, int]] = []
 
     def directed(a: int, b: int) -> None:
         direct.extend([(b, a, TARGET), (a, b, ACTOR)])
         # helping my friend raises my view of you; attacking my friend lowers it
-        watched.extend((w, a, OBSERVER, w, b) for w in observers)
+        watched.extend((w, a, OBSERVER, w, b, a, b) for w in observers)
 
     def pair(p: int, q: int) -> None:  # a joint act: observers judge each by the other
         direct.extend([(p, q, PARTIES), (q, p, PARTIES)])
-        watched.extend((w, p, OBSERVER, w, q) for w in observers)
-        watched.extend((w, q, OBSERVER, w, p) for w in observers)
+        watched.extend((w, p, OBSERVER, w, q, p, q) for w in observers)
+        watched.extend((w, q, OBSERVER, w, p, p, q) for w in observers)
 
     if form is Form.DIRECTED:
         directed(actor, others[0])
@@ -329,6 +429,8 @@ def plan_of(
         kinds=array([m[2] for m in moves]),
         direct=len(direct),
         signs=array([m[3] * n + m[4] for m in watched]),
+        judged=array([place[m[0] * n + m[1]] for m in watched]),
+        pairs=array([(m[5] * n + m[6], m[6] * n + m[5]) for m in watched]).reshape(-1, 2),
         cells=array(cells),
         rows=array([cell // n for cell in cells]),
         cols=array([cell % n for cell in cells]),
@@ -338,62 +440,68 @@ def plan_of(
 
 
 def changes_of(
-    R: np.ndarray,
+    S: np.ndarray,
     act: Act,
     c: Coefficients,
     only: tuple[int, ...] | None = None,
     scratch: Scratch | None = None,
+    rules: Rules = FIRST_RULES,
 ) -> Changes:
-    """What applying the act to R would change, without changing R.
+    """What applying the act to the state S would change, without changing S.
 
-    only: flat cell ids (row * N + col) to work out alone, exactly as in the full computation
-    (every rate comes from R, and a cell's moves are applied in turn), so a prediction that
-    looks at a few scores costs little. Cost grows with the number of cells touched (about 2N
-    for a directed event), not with N². scratch: working memory to use; the changes returned
-    then live in it (valid until its next use). Default: new arrays.
+    S: the state (K, N, N): the scores themselves, or with entrenchment the latent affinities
+    (``Rules.state``). only: flat cell ids (row * N + col) to work out alone, exactly as in the
+    full computation (every rate comes from S, and a cell's moves are applied in turn), so a
+    prediction that looks at a few scores costs little. Cost grows with the number of cells
+    touched (about 2N for a directed event), not with N². scratch: working memory to use; the
+    changes returned then live in it (valid until its next use). Default: new arrays.
     """
-    k, n = R.shape[0], R.shape[1]
+    k, n = S.shape[0], S.shape[1]
     if only is not None and not isinstance(only, tuple):
         only = tuple(int(cell) for cell in np.ravel(only))
     plan = plan_of(act.form, act.actor, act.others, n, only)
     work = Scratch() if scratch is None else scratch
-    by_cell = _by_cell(R)
+    by_cell = _by_cell(S)
     strength = np.asarray(act.strength, dtype=float)
     if strength.shape != (k,):  # one strength for every member
         strength = np.broadcast_to(strength, (k,))
     before = _take_cells(by_cell, plan.cells, out=work.take("before", (len(plan.cells), k)))
-    rates = plan.rates(by_cell, c, strength, work)
-    after = plan.move(before, rates, out=work.take("after", before.shape))
-    return Changes(plan.rows, plan.cols, before.T, after.T)
+    scores_before = rules.scores(before)
+    rates = plan.rates(by_cell, c, strength, work, rules, scores_before)
+    after = plan.move(before, rates, work.take("after", before.shape), rules)
+    if not rules.entrenchment:
+        return Changes(plan.rows, plan.cols, before.T, after.T, after.T)
+    return Changes(plan.rows, plan.cols, scores_before.T, np.tanh(after).T, after.T)
 
 
-def apply_changes(R: np.ndarray, changes: Changes) -> None:
-    """Write the changes into R in place."""
-    _by_cell(R)[changes.rows, changes.cols] = changes.after.T
+def apply_changes(S: np.ndarray, changes: Changes) -> None:
+    """Write the changes into the state S in place."""
+    _by_cell(S)[changes.rows, changes.cols] = changes.state.T
 
 
 def apply_act(
-    R: np.ndarray,
+    S: np.ndarray,
     act: Act,
     c: Coefficients,
     members: np.ndarray | None = None,
     scratch: Scratch | None = None,
+    rules: Rules = FIRST_RULES,
 ) -> Changes:
-    """Apply the act to R in place and return what it changed.
+    """Apply the act to the state S in place and return what it changed.
 
     members: indices of the members where the act happens (default: every member); then
     act.strength and c hold the values of those members only, the returned changes are theirs,
-    and the other members are left alone. scratch: as for ``changes_of``.
+    and the other members are left alone. scratch, rules: as for ``changes_of``.
     """
     if members is None:
-        changes = changes_of(R, act, c, scratch=scratch)
-        apply_changes(R, changes)
+        changes = changes_of(S, act, c, scratch=scratch, rules=rules)
+        apply_changes(S, changes)
         return changes
-    k, n = len(members), R.shape[1]
+    k, n = len(members), S.shape[1]
     part = (scratch or Scratch()).take("part", (n, n, k))  # those members, member axis last
-    np.take(_by_cell(R), members, axis=2, out=part)
-    changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch)
-    _by_cell(R)[changes.rows[:, None], changes.cols[:, None], members] = changes.after.T
+    np.take(_by_cell(S), members, axis=2, out=part)
+    changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch, rules=rules)
+    _by_cell(S)[changes.rows[:, None], changes.cols[:, None], members] = changes.state.T
     return changes
 
 
@@ -434,16 +542,29 @@ def decay(R: np.ndarray, B: np.ndarray, factor: float | np.ndarray) -> None:
     Decay.toward(B, factor)(R)
 
 
-def jitter(R: np.ndarray, sd: np.ndarray, eps: np.ndarray) -> None:
-    """Random moves in place: R <- tanh(artanh(R) + sd * eps), eps standard normal draws.
+def jitter(S: np.ndarray, sd: np.ndarray, eps: np.ndarray, rules: Rules = FIRST_RULES) -> None:
+    """Random moves in place: scores R <- tanh(artanh(R) + sd * eps), eps standard normal draws
+    (with entrenchment the state is artanh(R) already, so it just takes + sd * eps).
 
     Near 0 a move has standard deviation about sd (score units); near +-1 it shrinks, so no
     score leaves [-1, 1] and there is no first-order pull toward 0 (a saturating move of
     random sign would pull every score toward 0 by about 0.8 * sd * score per step).
     sd: one value per member, shape (K,); eps: shape (K, N, N).
     """
-    inner = np.arctanh(np.clip(R, -1 + 1e-12, 1 - 1e-12))
-    R[:] = np.tanh(inner + sd[:, None, None] * eps)
+    if rules.entrenchment:
+        S += sd[:, None, None] * eps
+        return
+    inner = np.arctanh(np.clip(S, -1 + 1e-12, 1 - 1e-12))
+    S[:] = np.tanh(inner + sd[:, None, None] * eps)
+
+
+def follow(B: np.ndarray, S: np.ndarray, factor: np.ndarray) -> None:
+    """A baseline that moves: B <- S + (B - S) * factor in place, so that over a long time the
+    state becomes the new normal it relaxes toward. factor: 2 ** (-step / baseline half-life)
+    per member, shape (K,) (1 where the baseline stays put)."""
+    B -= S
+    B *= factor[:, None, None]
+    B += S
 
 
 # ---------------------------------------------------------------------------------------------

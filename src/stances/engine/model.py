@@ -10,6 +10,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import date, timedelta
 from functools import partial
@@ -35,7 +36,7 @@ KAPPAS = tuple(f.name for f in fields(dynamics.Coefficients))
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
-    return float(model.R[0, i, j])
+    return float(model.rules.scores(model.state[0, i, j]))
 
 
 class StanceModel(mesa.Model):
@@ -53,6 +54,8 @@ class StanceModel(mesa.Model):
     Attributes:
         R: scores, shape (K, N, N), in [-1, 1]; R[k, i, j] is how actor i regards actor j.
         history: R at every step boundary, shape (steps + 1, K, N, N).
+        state: what the model keeps, (K, N, N): the scores, or with entrenchment their latent
+            affinities (``rules``, from the parameters ``entrenchment`` and ``observers``).
         applied: every event applied so far: where, and what it changed (member totals).
     """
 
@@ -100,13 +103,20 @@ class StanceModel(mesa.Model):
         self.X = np.repeat(start[None], members, axis=0)  # positions (K, I, N) in [0, 1]
         self.X0 = self.X.copy()  # each actor's own anchor, x(0), moved only by its own shifts
         n = len(spec.actor_ids)
-        self.R = dynamics.member_last((members, n, n), axis=0)
-        self.R[:] = self.draws.initial
-        self.B = dynamics.member_last((members, n, n), axis=0)
-        self.B[:] = self.draws.baseline
-        self._decays = self._decay_per_step(values["memory_half_life"])
-        self.history = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
-        self.history[0] = self.R
+        p = spec.parameters
+        self.rules = dynamics.Rules(
+            entrenchment=p.entrenchment, relative_observers=p.observers == "relative"
+        )
+        # the state: the scores, or with entrenchment their latent affinities (Rules.state)
+        self.state = dynamics.member_last((members, n, n), axis=0)
+        self.state[:] = self.rules.state(self.draws.initial)
+        self.B = dynamics.member_last((members, n, n), axis=0)  # the baseline, as a state
+        self.B[:] = self.rules.state(self.draws.baseline)
+        self._half_life = values["memory_half_life"]
+        self._decays = self._decay_per_step(self._half_life)
+        self._follows = self._baseline_per_step(values["baseline_half_life"])
+        self.states = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
+        self.states[0] = self.state
         self.positions = np.empty((self.n_steps + 1, *self.X.shape))
         self.positions[0] = self.X
         self.step_index = 0
@@ -140,6 +150,35 @@ class StanceModel(mesa.Model):
             for days in set(lengths)
         }
         return [decays[days] for days in lengths]
+
+    def _baseline_per_step(self, half_life: np.ndarray) -> list[np.ndarray] | None:
+        """How far the baseline stays put in each step, 2 ** (-step / half-life) per member
+        (K,); None when it never moves in any member."""
+        if np.all(np.isinf(half_life)):
+            return None
+        lengths = step_lengths(self.dates)
+        factors = {days: dynamics.decay_factor(days, half_life) for days in set(lengths)}
+        return [np.asarray(factors[days]) for days in lengths]
+
+    def _decay(self, k: int) -> None:
+        """Relax the state toward the baseline over step k; then, if the baseline moves, move
+        it toward the state (a lasting departure becomes the new normal)."""
+        if self._follows is None:
+            self._decays[k - 1](self.state)
+            return
+        lengths = step_lengths(self.dates[k - 1 : k + 1])
+        factor = dynamics.decay_factor(lengths[0], self._half_life)
+        dynamics.decay(self.state, self.B, factor)
+        dynamics.follow(self.B, self.state, self._follows[k - 1])
+
+    def _on_scores(self, change: Callable[[np.ndarray], None]) -> None:
+        """Apply a change written for scores (in place) to the state."""
+        if not self.rules.entrenchment:
+            change(self.state)
+            return
+        scores = self.rules.scores(self.state)
+        change(scores)
+        self.state[:] = self.rules.state(scores)
 
     def _reporters(self) -> dict[str, dict]:
         ids = self.spec.actor_ids
@@ -180,7 +219,19 @@ class StanceModel(mesa.Model):
     @property
     def members(self) -> int:
         """Number of ensemble members K."""
-        return self.R.shape[0]
+        return self.state.shape[0]
+
+    @property
+    def history(self) -> np.ndarray:
+        """The scores at every step boundary, shape (steps + 1, K, N, N) (rows past the step
+        reached are not yet filled); with entrenchment a new array each time."""
+        return self.rules.scores(self.states)
+
+    @property
+    def R(self) -> np.ndarray:
+        """The scores, shape (K, N, N), in [-1, 1]: the state itself, or with entrenchment
+        tanh of it (a new array then: write to ``state``, not here)."""
+        return self.rules.scores(self.state)
 
     @property
     def date(self) -> date:
@@ -237,7 +288,7 @@ class StanceModel(mesa.Model):
             strength,
         )
         scratch = dynamics.Scratch.of_this_thread()  # of the thread running this event
-        changes = dynamics.apply_act(self.R, act, coefficients, where, scratch)
+        changes = dynamics.apply_act(self.state, act, coefficients, where, scratch, self.rules)
         self._shift_positions(event, mask)
         applied = Applied(
             step=self.step_index + 1,
@@ -278,18 +329,18 @@ class StanceModel(mesa.Model):
             return
         eps = self._noise_of_step(k)
         if len(noisy) == self.members:
-            dynamics.jitter(self.R, self.noise, eps)
+            dynamics.jitter(self.state, self.noise, eps, self.rules)
             return
-        part = self.R[noisy]
-        dynamics.jitter(part, self.noise[noisy], eps)
-        self.R[noisy] = part
+        part = self.state[noisy]
+        dynamics.jitter(part, self.noise[noisy], eps, self.rules)
+        self.state[noisy] = part
 
     def _noise_of_step(self, k: int) -> np.ndarray:
         """Standard normal draws (K', N, N) for step k, 0 on the diagonal. Each member draws
         its own in step order, a block of steps at a time: the same numbers as one step at a
         time, with one generator call per member per block instead of per step."""
         if not self._noise_from <= k < self._noise_from + self._noise_steps:
-            noisy, n = len(self._noisy), self.R.shape[1]
+            noisy, n = len(self._noisy), self.state.shape[1]
             # 1 to 64 steps, about NOISE_BLOCK_VALUES values, none past the last step
             block = int(np.clip(NOISE_BLOCK_VALUES // (noisy * n * n), 1, 64))
             if self._noise_drawn.shape[:2] != (noisy, block):  # else refilled in place
@@ -304,8 +355,11 @@ class StanceModel(mesa.Model):
 
     def _update_positions(self) -> None:
         """One Friedkin-Johnsen step per issue, with weights from this step's scores."""
+        if not self.spec.issues:
+            return
+        scores = self.R
         for i, issue in enumerate(self.spec.issues.values()):
-            W = dynamics.influence_weights(self.R, issue.capability, issue.takes_part)
+            W = dynamics.influence_weights(scores, issue.capability, issue.takes_part)
             moved = dynamics.friedkin_johnsen_step(
                 self.X[:, i], self.X0[:, i], W, issue.susceptibility
             )
@@ -314,7 +368,7 @@ class StanceModel(mesa.Model):
     def _homophily(self) -> None:
         if self.spec.issues and (self.homophily > 0).any():
             parts = np.array([issue.takes_part for issue in self.spec.issues.values()])
-            dynamics.homophily(self.R, self.X, parts, self.homophily)
+            self._on_scores(lambda R: dynamics.homophily(R, self.X, parts, self.homophily))
 
     def _shift_positions(self, event: Event, mask: np.ndarray) -> None:
         """An event's direct moves of positions (its actor's own anchor moves with them)."""
@@ -332,13 +386,13 @@ class StanceModel(mesa.Model):
         self._apply_scripted(k)
         self.turn = 0
         self.agents.shuffle_do("step")
-        self._decays[k - 1](self.R)
+        self._decay(k)
         if self._drifts:
-            dynamics.balance_drift(self.R, self.balance_rate)
+            self._on_scores(lambda R: dynamics.balance_drift(R, self.balance_rate))
         self._homophily()
         self._add_noise(k)
         self._update_positions()
-        self.history[k] = self.R
+        self.states[k] = self.state
         self.positions[k] = self.X
         self.step_index = k
         if self._collect:
@@ -353,9 +407,10 @@ class StanceModel(mesa.Model):
     def chunk(self) -> Chunk:
         """The run so far as a Chunk: its members' history, event records, draws, positions."""
         steps = self.step_index
+        states = self.states[: steps + 1]
         return Chunk(
             self.first_member,
-            self.history[: steps + 1].copy(),
+            np.tanh(states) if self.rules.entrenchment else states.copy(),
             [a.without_members() for a in self.applied],
             self.draws.values,
             self.positions[: steps + 1].copy(),

@@ -34,6 +34,8 @@ class World(Protocol):
     """What a policy sees of the model (``StanceModel``)."""
 
     R: np.ndarray
+    state: np.ndarray
+    rules: dynamics.Rules
     coefficients: dynamics.Coefficients
     member_rngs: list[np.random.Generator]
     spec: Scenario
@@ -267,7 +269,9 @@ class Reactive(Policy):
         for c, cand in enumerate(self.candidates):
             act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
             # only the scores the actor cares about: exact, and cheap
-            changes = dynamics.changes_of(R, act, model.coefficients, actor.stakes.only)
+            changes = dynamics.changes_of(
+                model.state, act, model.coefficients, actor.stakes.only, rules=model.rules
+            )
             out[:, c] = now - actor.stakes.discomfort_after(values, changes) - cand.cost
         return out
 
@@ -342,7 +346,7 @@ class Reactive(Policy):
             alternatives = self._alternatives(actor, utilities, members, c)
             return [model.apply(event, "decided", members, utility, alternatives, order=order)]
         act = model.act(cand.type.form, actor.index, cand.others, cand.type.goldstein / 10)
-        changes = dynamics.changes_of(model.R, act, model.coefficients)
+        changes = dynamics.changes_of(model.state, act, model.coefficients, rules=model.rules)
         agree = members.copy()
         refusals: list[tuple[Agent, np.ndarray]] = []
         for i in cand.others:

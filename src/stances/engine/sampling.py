@@ -14,10 +14,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stances.distributions import Distribution
 from stances.scenario.types import ParameterValue, Scenario, ScoreValue
 
 # the range each kind of uncertain value is clipped to
-PARAMETER_RANGE = {"memory_half_life": (1.0, np.inf), "noise": (0.0, 1.0)}
+PARAMETER_RANGE = {
+    "memory_half_life": (1.0, np.inf),
+    "baseline_half_life": (1.0, np.inf),
+    "noise": (0.0, 1.0),
+}
+# the parameters every member holds a number of (the others name which form a rule takes)
+NUMERIC = (
+    "memory_half_life",
+    "baseline_half_life",
+    "kappa_target",
+    "kappa_actor",
+    "kappa_observer",
+    "kappa_parties",
+    "kappa_credit",
+    "balance_rate",
+    "homophily",
+    "noise",
+)
+
+
+def _number(value: object) -> float:
+    """A parameter as a number: a duration in days, 'never' (None) as infinitely long."""
+    if value is None:
+        return np.inf
+    days = getattr(value, "days", None)
+    return float(days if days is not None else value)  # type: ignore[arg-type]
+
+
 KAPPA_RANGE = (0.0, 1.0)
 
 
@@ -61,9 +89,9 @@ def draw(spec: Scenario, rngs: list[np.random.Generator]) -> Draws:
     k = len(rngs)
     p = spec.parameters
     parameters = {
-        name: np.full(k, value.days if name == "memory_half_life" else value, dtype=float)
+        name: np.full(k, _number(value), dtype=float)
         for name, value in p
-        if not hasattr(value, "kind")
+        if name in NUMERIC and not isinstance(value, Distribution)
     }
     initial = np.repeat(spec.initial[None], k, axis=0).astype(float)
     baseline_fixed = (
