@@ -35,17 +35,18 @@ def test_no_argument_constructor_builds_the_article():
     assert model.members == 1
 
 
-def test_running_turns_false_exactly_after_the_last_step():
+def test_running_turns_false_on_the_call_after_the_last_step():
     model = StanceModel()
     assert model.n_steps == len(model.dates) - 1
     assert model.n_steps > 0
-    steps = 0
+    calls = 0
     while model.running:
-        assert steps < model.n_steps  # never asks for a step past the end
+        assert calls <= model.n_steps  # asks for one call past the end, no more
         model.step()
-        steps += 1
-        assert model.running == (steps < model.n_steps)
-    assert steps == model.n_steps
+        calls += 1
+        assert model.running == (calls <= model.n_steps)
+        assert model.step_index == min(calls, model.n_steps)
+    assert calls == model.n_steps + 1
     # the dates cover the window: t_0 = start, t_K is the first boundary after the end
     sc = model.spec
     assert model.dates[0] == sc.time.start

@@ -25,9 +25,16 @@ from stances.engine import dynamics
 from stances.engine.log import Applied, Chunk, Tally
 from stances.engine.policies import Policy, Stakes, make_policy
 from stances.engine.sampling import draw, member_rngs, noise_rngs
+from stances.errors import Problem
 from stances.scenario.builder import load_scenario
 from stances.scenario.library import ARTICLE
-from stances.scenario.types import Event, EventValue, Scenario
+from stances.scenario.types import (
+    Event,
+    EventValue,
+    ParameterError,
+    Scenario,
+    keyword_problem,
+)
 from stances.timegrid import step_lengths
 
 # noise is drawn a block of steps at a time: about this many values per block (16 MiB)
@@ -39,17 +46,43 @@ def _dyad_score(i: int, j: int, model: StanceModel) -> float:
     return float(model.rules.scores(model.state[0, i, j]))
 
 
+def _option_problems(**options: int | None) -> list[Problem]:
+    """A problem for each option that is not a whole number at least its least value (rng and
+    first_member 0, members 1; rng may be None), in the file loader's words."""
+    least = {"rng": 0, "members": 1, "first_member": 0}
+    problems = []
+    for name, value in options.items():
+        if value is None and name == "rng":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            message = f"expected a whole number, got {value!r}"
+        elif value < least[name]:
+            message = f"must be at least {least[name]}, got {value}"
+        else:
+            continue
+        problems.append(keyword_problem("StanceModel", name, message))
+    return problems
+
+
 class StanceModel(mesa.Model):
     """How states regard each other as dated events happen.
 
     Args:
         scenario: a Scenario, or the path of a scenario file; default: the article scenario.
-        rng: root seed of the run; default: the scenario's ``seed``.
+        rng: the root seed of the run: the same number as a scenario file's ``seed:`` (Mesa
+            names its seed argument ``rng``), a whole number >= 0; default: the scenario's seed.
         members: ensemble members advanced together (K >= 1).
         first_member: index of the first member (members first_member .. first_member + K - 1);
             a member's draws depend only on the root seed and its index.
         collect: fill Mesa's DataCollector (one model reporter per dyad, member 0).
-        **parameters: overrides of the scenario's ``parameters:``, e.g. kappa_observer=0.2.
+        **kwargs: overrides of the scenario's ``parameters:``, checked as a file's are, e.g.
+            ``kappa_observer=0.2``, ``memory_half_life="52 weeks"`` or a distribution
+            ``kappa_observer={"uniform": [0.1, 0.2]}``. The name ``kwargs`` is Mesa's: its
+            SolaraViz accepts any keyword only when the catch-all is called that (mesa#2462).
+
+    Raises:
+        ParameterError (a ValueError): one line per bad keyword, e.g. ``StanceModel(kappa_obsrver=
+            ...): unknown parameter 'kappa_obsrver' (did you mean 'kappa_observer'?)``.
 
     Attributes:
         R: scores, shape (K, N, N), in [-1, 1]; R[k, i, j] is how actor i regards actor j.
@@ -57,6 +90,10 @@ class StanceModel(mesa.Model):
         state: what the model keeps, (K, N, N): the scores, or with entrenchment their latent
             affinities (``rules``, from the parameters ``entrenchment`` and ``observers``).
         applied: every event applied so far: where, and what it changed (member totals).
+        running: True until a call of ``step()`` finds the window used up (that call changes
+            nothing). So Mesa counts one more ``steps`` than the window has, which is what
+            ``mesa.batch_run`` of Mesa 3.3 needs to report the final state: it reads the
+            DataCollector's rows 0 .. ``steps`` - 1 only.
     """
 
     def __init__(
@@ -67,15 +104,26 @@ class StanceModel(mesa.Model):
         members: int = 1,
         first_member: int = 0,
         collect: bool = True,
-        **parameters: Any,
+        **kwargs: Any,
     ) -> None:
-        spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
-        if parameters:
-            spec = spec.with_parameters(**parameters)
-        if members < 1 or first_member < 0:
-            raise ValueError(
-                f"members must be >= 1 and first_member >= 0, got {members}, {first_member}"
+        if not isinstance(scenario, Scenario | str | Path | None):
+            raise ParameterError(
+                [
+                    keyword_problem(
+                        "StanceModel",
+                        "scenario",
+                        f"expected a scenario file's path or a stances Scenario, got {scenario!r}",
+                    )
+                ]
             )
+        spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+        problems = _option_problems(rng=rng, members=members, first_member=first_member)
+        try:
+            spec = spec.with_parameters("StanceModel", **kwargs) if kwargs else spec
+        except ParameterError as exc:
+            problems += exc.problems
+        if problems:
+            raise ParameterError(problems)
         self.seed = spec.seed if rng is None else int(rng)
         super().__init__(rng=self.seed)  # Mesa's own generators: the actors' order each step
         self.spec = spec
@@ -140,7 +188,6 @@ class StanceModel(mesa.Model):
         self.datacollector = mesa.DataCollector(**self._reporters() if collect else {})
         if collect:
             self.datacollector.collect(self)
-        self.running = self.n_steps > 0
 
     def _decay_per_step(self, half_life: np.ndarray) -> list[dynamics.Decay]:
         """The decay of each step (one per distinct step length, shared)."""
@@ -215,6 +262,19 @@ class StanceModel(mesa.Model):
                     int(max(u.distribution.support[0], self.dates[0].toordinal()))
                 )
         return earliest
+
+    @property
+    def scenario(self) -> None:
+        """None: the scenario is ``spec``. Mesa 3.5's Model keeps a Scenario of its own here
+        (mesa.experimental.scenarios) and its SolaraViz, finding one, rebuilds the model with
+        ``scenario=`` an empty one of those on Reset (solara_viz.py, _build_model_init_kwargs),
+        where this model takes a file; without one it passes the keywords alone, as Mesa 3.3
+        always does."""
+        return None
+
+    @scenario.setter
+    def scenario(self, value: Any) -> None:
+        """Mesa 3.5's Model.__init__ sets its own Scenario here; it is not kept."""
 
     @property
     def members(self) -> int:
@@ -378,8 +438,9 @@ class StanceModel(mesa.Model):
                 state[mask, i, a] = np.clip(state[mask, i, a] + by, 0.0, 1.0)
 
     def step(self) -> None:
-        """Advance one step in the order the module docstring gives."""
-        if self.step_index >= self.n_steps:
+        """Advance one step in the order the module docstring gives; once the window is used
+        up, only set ``running`` to False."""
+        if self.step_index >= self.n_steps:  # the window is used up: nothing left to do
             self.running = False
             return
         k = self.step_index + 1
@@ -397,12 +458,21 @@ class StanceModel(mesa.Model):
         self.step_index = k
         if self._collect:
             self.datacollector.collect(self)
-        self.running = k < self.n_steps
 
     def run(self) -> None:
         """Step until the end of the time window."""
         while self.running:
             self.step()
+
+    def __repr__(self) -> str:
+        """One line: title, actors, window and step, members, step reached."""
+        time, last = self.spec.time, self.first_member + self.members - 1
+        members = f"member {last}" if self.members == 1 else f"members {self.first_member}..{last}"
+        return (
+            f"<StanceModel {self.spec.title!r}: {' '.join(self.spec.actor_ids)}; "
+            f"{time.start} to {time.end} by {time.step}; {members}; "
+            f"step {self.step_index} of {self.n_steps}>"
+        )
 
     def chunk(self) -> Chunk:
         """The run so far as a Chunk: its members' history, event records, draws, positions."""

@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from stances.catalogue import EventType, Form
 from stances.distributions import Distribution
-from stances.errors import Position
+from stances.errors import Position, Problem, ScenarioError, suggest
 from stances.scenario.models import Parameters, PolicySpec, TimeSpec
+from stances.scenario.validation import message_of
 from stances.timegrid import step_dates
 
 
@@ -171,13 +172,64 @@ class Scenario:
             digest.update(path.read_bytes())
         return digest.hexdigest()
 
-    def with_parameters(self, **overrides: Any) -> Scenario:
-        """The same scenario with some parameters changed (validated; ValueError if wrong)."""
-        merged = {**dict(self.parameters), **overrides}
+    def with_parameters(self, caller: str = "with_parameters", /, **overrides: Any) -> Scenario:
+        """The same scenario with some parameters changed, each checked as a file's would be.
+
+        An override is what a file's ``parameters:`` may hold: a value (``kappa_observer=0.2``,
+        ``memory_half_life="52 weeks"``) or a distribution (``{"uniform": [0.1, 0.2]}``) each
+        member draws from; a value replaces a distribution the scenario had, and the other
+        parameters keep theirs. `caller` names the call in messages. Raises ParameterError, one
+        line per bad override: ``caller(name=...): message``.
+        """
         try:
-            parameters = Parameters.model_validate(merged)
+            checked = Parameters.model_validate(overrides)
         except ValidationError as exc:
-            raise ValueError(str(exc)) from None
+            raise ParameterError(_override_problems(caller, exc)) from None
+        values = {name: getattr(checked, name) for name in overrides}
+        parameters = self.parameters.model_copy(update=values)
         resolved = copy.deepcopy(self.resolved)
         resolved.setdefault("parameters", {}).update(dict(overrides))
-        return replace(self, parameters=parameters, resolved=resolved)
+        return replace(
+            self,
+            parameters=parameters,
+            resolved=resolved,
+            uncertain=_with_drawn_parameters(self.uncertain, parameters),
+        )
+
+
+class ParameterError(ScenarioError, ValueError):
+    """Bad keyword arguments (overrides of a scenario's parameters, a model's options): one
+    problem per keyword, placed at ``caller(name=...)`` since there is no file position."""
+
+
+def keyword_problem(caller: str, name: str, message: str) -> Problem:
+    """The problem with keyword `name` of a call: ``caller(name=...): message``."""
+    return Problem(Position(f"{caller}({name}=...)"), "", message)
+
+
+def _override_problems(caller: str, exc: ValidationError) -> list[Problem]:
+    """Each override's problem in the words of the file loader (an unknown name is an
+    'unknown parameter' here: a keyword, not a key of a file)."""
+    problems = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "..."
+        if err["type"] == "extra_forbidden":
+            message = f"unknown parameter '{name}'" + suggest(name, Parameters.model_fields)
+        else:
+            message = message_of(err)
+        problems.append(keyword_problem(caller, name, message))
+    return problems
+
+
+def _with_drawn_parameters(
+    uncertain: tuple[Uncertain, ...], parameters: Parameters
+) -> tuple[Uncertain, ...]:
+    """The uncertain values with the parameters' ones made again from `parameters`: first,
+    in field order, as the loader lists them (so the members draw what they would from a file
+    with these parameters), then every other uncertain value as it was."""
+    drawn = tuple(
+        Uncertain(ParameterValue(name), value, f"parameters.{name}")
+        for name, value in parameters
+        if isinstance(value, Distribution)
+    )
+    return drawn + tuple(u for u in uncertain if not isinstance(u.target, ParameterValue))
