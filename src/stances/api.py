@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,8 +23,6 @@ from stances.scenario.types import Scenario
 from stances.store import load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from stances.engine.model import StanceModel
 
 
@@ -67,7 +65,7 @@ def run_figures(result: Result) -> dict[str, Callable[[Path], None]]:
     """The figures of a run directory: file name -> a function writing it at a path."""
     from stances import plots
 
-    figures: dict[str, Callable[[Result], Figure]] = {
+    figures: dict[str, Callable[[Result], Any]] = {
         "relations.png": plots.relations_figure,
         "matrix.png": plots.matrix_figure,
     }
@@ -76,7 +74,7 @@ def run_figures(result: Result) -> dict[str, Callable[[Path], None]]:
     return {name: _writer(draw, result) for name, draw in figures.items()}
 
 
-def _writer(draw: Callable[[Result], Figure], result: Result) -> Callable[[Path], None]:
+def _writer(draw: Callable[[Result], Any], result: Result) -> Callable[[Path], None]:
     """A function that draws the figure of `result` and writes it (150 dpi) at a path."""
 
     def write(path: Path) -> None:
