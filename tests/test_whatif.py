@@ -545,12 +545,17 @@ def test_shipped_scenario_validates_and_runs_to_the_end(path):
     assert np.abs(result.history).max() <= 1.0
 
 
+MODELINE = "# yaml-language-server: $schema="
+
+
 def leading_comment(path: Path) -> list[str]:
+    """The comment lines a file starts with, but for its schema modeline."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             break
-        lines.append(line.lstrip("#").strip())
+        if not line.startswith(MODELINE):
+            lines.append(line.lstrip("#").strip())
     return lines
 
 
@@ -563,8 +568,11 @@ def test_shipped_scenario_starts_with_a_comment(path):
 
 @pytest.mark.parametrize("path", WHAT_IFS, ids=lambda p: p.name)
 def test_shipped_what_if_asks_its_question_first(path):
-    # The question starts on the first line; its first sentence ends with '?'.
-    comment = " ".join(leading_comment(path))
+    # The question comes first (after the schema modeline): in the leading comment, or, where
+    # there is none, in the title; its first sentence ends with '?'.
+    comment = (
+        " ".join(leading_comment(path)) or plain_yaml(path.read_text(encoding="utf-8"))["title"]
+    )
     first_sentence = re.match(r"[^.?!]*[.?!]", comment)
     assert first_sentence and first_sentence.group().endswith("?"), comment
 

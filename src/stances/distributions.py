@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from stances.errors import shown, suggest
+
 KINDS = ("normal", "uniform", "choice")
 
 
@@ -61,15 +63,17 @@ class Distribution:
 def parse_distribution(
     value: Any, parse_one: Callable[[Any], float], unit: str = "number"
 ) -> Distribution:
-    """Read {kind: [args]}; parse_one turns each argument into a number (ValueError if wrong)."""
+    """Read {kind: [args]}; parse_one turns each argument into a number (ValueError if wrong).
+
+    Every argument must come out a finite number: NaN and infinities are refused, whatever the
+    key (the caller checks that the values lie in the key's range).
+    """
     if not (isinstance(value, dict) and len(value) == 1):
         raise ValueError(
-            f"expected one of {{normal: [mean, sd]}}, {{uniform: [lo, hi]}}, {{choice: [...]}}, got {value!r}"
+            f"expected one of {{normal: [mean, sd]}}, {{uniform: [lo, hi]}}, {{choice: [...]}}, got {shown(value)}"
         )
     kind, args = next(iter(value.items()))
     if kind not in KINDS:
-        from stances.errors import suggest
-
         raise ValueError(
             f"unknown distribution '{kind}'"
             + suggest(kind, KINDS)
@@ -79,14 +83,17 @@ def parse_distribution(
         raise ValueError(f"{kind}: expected a list of values, e.g. {{{kind}: [0.1, 0.3]}}")
     if kind == "normal" and unit == "date":
         raise ValueError("a date can be {uniform: [first, last]} or {choice: [...]}, not normal")
-    numbers = tuple(parse_one(a) for a in args)
-    if kind in ("normal", "uniform") and len(numbers) != 2:
+    if kind in ("normal", "uniform") and len(args) != 2:
         what = "[mean, sd]" if kind == "normal" else "[lo, hi]"
-        raise ValueError(f"{kind}: expected two values {what}, got {len(numbers)}")
+        raise ValueError(f"{kind}: expected two values {what}, got {len(args)}")
+    numbers = tuple(parse_one(a) for a in args)
+    for arg, number in zip(args, numbers, strict=True):
+        if not np.isfinite(number):
+            raise ValueError(f"{kind}: every value must be a finite number, got {shown(arg)}")
     if kind == "normal" and numbers[1] < 0:
-        raise ValueError(f"normal: the standard deviation must be >= 0, got {args[1]}")
+        raise ValueError(f"normal: the standard deviation must be >= 0, got {shown(args[1])}")
     if kind == "uniform" and numbers[0] > numbers[1]:
-        raise ValueError(f"uniform: lo must not exceed hi, got {args}")
+        raise ValueError(f"uniform: lo must not exceed hi, got {shown(args)}")
     return Distribution(kind, numbers, unit)
 
 

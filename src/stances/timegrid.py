@@ -13,6 +13,8 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from stances.errors import shown
+
 UNITS = ("day", "week", "month")
 
 
@@ -42,12 +44,12 @@ def parse_step(value: Any) -> StepSpec:
     match = re.fullmatch(STEP_PATTERN, text)
     if not match:
         raise ValueError(
-            f"expected a step such as 'day', 'week', 'month' or '2 weeks', got {value!r}"
+            f"expected a step such as 'day', 'week', 'month' or '2 weeks', got {shown(value)}"
         )
     count = int(match.group(1) or 1)
     if count <= 0:
         raise ValueError(
-            f"a step must be a positive number of days, weeks or months, got {value!r}"
+            f"a step must be a positive number of days, weeks or months, got {shown(value)}"
         )
     return StepSpec(text, count, match.group(2))
 

@@ -7,7 +7,6 @@ door in: read, resolve the what-if chain, build.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,13 @@ from stances.distributions import Distribution, number_date
 from stances.errors import Problem, ScenarioError, suggest
 from stances.scenario.document import Doc, KeyPath, problem
 from stances.scenario.models import (
+    ACTOR_ID,
+    EVENT_ID,
+    INTEREST_KEY,
+    MAX_STEPS,
     REACTIVE_REPERTOIRE,
+    RELATION_KEY,
+    SCALE_MAX,
     SECTIONS,
     ActorSpec,
     EventSpec,
@@ -42,11 +47,8 @@ from stances.scenario.types import (
 )
 from stances.scenario.validation import declared, validate_entries, validate_value
 from stances.scenario.whatif import resolve
+from stances.timegrid import boundary
 
-ACTOR_ID = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
-EVENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-RELATION_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*")
-INTEREST_KEY = re.compile(r"\s*(\S+)\s*(<->|->)\s*(\S+)\s*(?:\s-\s*(\S+)\s*->\s*(\S+)\s*)?")
 RECOGNITION_ISSUE = "recognition"
 
 
@@ -62,6 +64,31 @@ def load_scenario(
     """
     doc = resolve(path, sets, flags)
     return Builder(doc).scenario(Path(path))
+
+
+def _window_problem(time: TimeSpec) -> tuple[str, str] | None:
+    """What is wrong with a window (the key of time: at fault, and why), or None: it must end
+    after it starts, hold at most MAX_STEPS steps, and its last step end by 9999-12-31."""
+    if time.end <= time.start:
+        return "end", f"end {time.end} is not after start {time.start}"
+    for k in range(1, MAX_STEPS + 1):
+        try:
+            if boundary(time.start, time.step, k) > time.end:
+                return None
+        except (OverflowError, ValueError):  # step k would end after 9999-12-31
+            if k == 1:
+                return "step", (
+                    f"a step of {time.step} from {time.start} ends after {date.max}, "
+                    "the last date there is"
+                )
+            return "end", (
+                f"the step that holds {time.end} would end after {date.max}, the last date "
+                "there is: end the window earlier"
+            )
+    return "step", (
+        f"{time.start} to {time.end} in steps of {time.step} is more than {MAX_STEPS} steps: "
+        "take longer steps or a shorter window"
+    )
 
 
 class Builder:
@@ -158,11 +185,10 @@ class Builder:
             self.problems.append(self._problem(("actors",), "a scenario needs at least two actors"))
 
     def _time(self, time: TimeSpec | None) -> TimeSpec | None:
-        """The time window, or None (with a problem) when it ends before it starts."""
-        if time is not None and time.end <= time.start:
-            self.problems.append(
-                self._problem(("time", "end"), f"end {time.end} is not after start {time.start}")
-            )
+        """The time window, or None (with a problem) when _window_problem finds one."""
+        found = None if time is None else _window_problem(time)
+        if found is not None:
+            self.problems.append(self._problem(("time", found[0]), found[1]))
             return None
         return time
 
@@ -238,7 +264,8 @@ class Builder:
         return matrix, explicit
 
     def _interests(self, actor: str, spec: ActorSpec) -> tuple[Interest, ...]:
-        """The actor's interests: 'A -> B', 'A <-> B' (both directions) or 'A -> B - C -> D'."""
+        """The actor's interests: 'A -> B', 'A <-> B' (both directions) or 'A -> B - C -> D';
+        their weights (each direction of 'A <-> B' counted) add up to at most SCALE_MAX."""
         out = []
         for key, value in spec.interests.items():
             path = ("actors", actor, "interests", key)
@@ -279,6 +306,15 @@ class Builder:
                 Interest(key, dyad, minus, value.want, value.weight, value.side, value.why)
                 for dyad in dyads
             ]
+        total = sum(i.weight for i in out)
+        if total > SCALE_MAX:
+            self.problems.append(
+                self._problem(
+                    ("actors", actor, "interests"),
+                    f"the weights of {actor}'s interests add up to {total:g} ('A <-> B' counts "
+                    f"twice); they may add up to at most {SCALE_MAX:g}",
+                )
+            )
         return tuple(out)
 
     def _check_policy(self, actor: str, policy: PolicySpec) -> None:

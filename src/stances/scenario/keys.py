@@ -8,11 +8,12 @@ key there.
 
 from __future__ import annotations
 
-from stances.errors import suggest
+from stances.errors import shown, suggest
 from stances.scenario.document import Doc, KeyPath
 
 MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types", "issues")
-SETTABLE = ("title", "description", "seed", *MERGED_SECTIONS)
+SETTABLE_WHOLE = ("title", "description", "seed")  # set as a whole: no keys inside them
+SETTABLE = (*SETTABLE_WHOLE, *MERGED_SECTIONS)
 
 
 def settable_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
@@ -21,10 +22,10 @@ def settable_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
     if section not in SETTABLE:
         return (
             None,
-            f"cannot set '{dotted}': '{section}' is not a section that can be set"
+            f"cannot set {shown(dotted)}: {shown(section)} is not a section that can be set"
             + suggest(section, SETTABLE),
         )
-    if section in ("title", "description", "seed"):
+    if section in SETTABLE_WHOLE:
         return ((section,), "") if not rest else (None, f"'{section}' has no keys inside it")
     if not rest:
         return None, f"say which key of '{section}' to set, e.g. '{section}.<key>'"

@@ -5,7 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stances.scenario.schema import MODELINE, schema_copy
 from stances.scenario.types import Scenario
+
+
+def modeline(target: Path) -> str:
+    """The schema modeline for a file at `target`: the project's copy of the schema by its path
+    relative to the file's folder or, without one, `stances.schema.json` beside the file, with
+    how to write it."""
+    copy = schema_copy()
+    if copy is None:
+        return (
+            f"{MODELINE}stances.schema.json\n"
+            "# (editors check the file against it: `stances schema --out stances.schema.json`)\n"
+        )
+    return f"{MODELINE}{os.path.relpath(copy, target.parent.resolve())}\n"
 
 
 def skeleton_text(parent: Scenario, target: Path) -> str:
@@ -18,7 +32,7 @@ def skeleton_text(parent: Scenario, target: Path) -> str:
     ids = ", ".join(e.id for e in parent.events[:1]) or "some-event-id"
     actors = list(parent.actors)
     a, b = (actors + actors)[:2]
-    return f"""# What if ...? Write here, in one sentence, the question this file asks.
+    return f"""{modeline(target)}# What if ...? Write here, in one sentence, the question this file asks.
 # It starts as a copy of {relative}: it runs as it is. Uncomment and edit what you change.
 # `stances validate {target}` checks it; `stances compare {parent.path} {target}` compares.
 title: "What if ...?"

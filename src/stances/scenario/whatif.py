@@ -16,9 +16,10 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
-from stances.errors import Position, Problem, ScenarioError, suggest
+from stances.errors import Position, Problem, ScenarioError, shown, suggest
 from stances.scenario.document import Doc, KeyPath, plain, problem, read_yaml, yaml_reader
 from stances.scenario.keys import MERGED_SECTIONS, settable_path
+from stances.scenario.models import expand_shorthand
 
 WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
 
@@ -214,14 +215,30 @@ def _add(doc: Doc, child: Doc) -> list[Problem]:
     return problems
 
 
-def _set_value(doc: Doc, path: KeyPath, value: Any) -> None:
+def _set_value(doc: Doc, path: KeyPath, value: Any, where: Position) -> str | None:
+    """Put value at path, creating the mappings on the way (placed at `where`, the set key) and
+    expanding a short form on the way (`policy: reactive` -> `{kind: reactive}`); the reason
+    it cannot when the way goes through a value that is not a mapping."""
     node = doc.data
-    for part in path[:-1]:
-        node = node.setdefault(part, {}) if isinstance(node, dict) else node
-        if not isinstance(node, dict):
-            return
+    for n, part in enumerate(path[:-1], start=1):
+        prefix = path[:n]
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+            doc.values.setdefault(prefix, where)
+            doc.keys.setdefault(prefix, where)
+        elif not isinstance(child, dict):
+            expanded = expand_shorthand(prefix, child)
+            name = ".".join(map(str, prefix))
+            if not isinstance(expanded, dict):
+                return f"{name} is {shown(child)}, not a mapping: set '{name}' as a whole"
+            node[part] = child = expanded
+            for key in expanded:  # the short form's place is the place of each of its keys
+                doc.values[(*prefix, key)] = doc.keys[(*prefix, key)] = doc.position(prefix)
+        node = child
     node.pop(path[-1], None)  # re-inserted last: a set applies after what it overrides
     node[path[-1]] = value
+    return None
 
 
 def _apply_file_sets(doc: Doc, child: Doc) -> list[Problem]:
@@ -239,13 +256,28 @@ def _apply_file_sets(doc: Doc, child: Doc) -> list[Problem]:
     problems = []
     for dotted, value in sets.items():
         path, why = settable_path(doc, dotted)
-        if path is None:
+        if path is not None:
+            why = _set_value(doc, path, value, child.keys[("set", dotted)]) or ""
+        if why:
             problems.append(problem(child, ("set", dotted), why, key=True))
             continue
-        _set_value(doc, path, value)
         doc.graft(path, child.subtree(("set", dotted)))
         doc.keys[path] = child.keys[("set", dotted)]
     return problems
+
+
+def _read_cli_value(text: str) -> Any:
+    """A command-line value read as YAML (plain data); ValueError with the reason if it
+    cannot be read (bad YAML, or a tag such as !!int that does not fit its text)."""
+    if not text:
+        return None
+    try:
+        value = yaml_reader().load(io.StringIO(f"v: {text}"))["v"]
+    except YAMLError as exc:
+        raise ValueError(" ".join(str(exc).split())) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # raised while building a tagged value
+        raise ValueError(str(exc)) from None
+    return plain(value, ("v",), "--set", Doc({"v": None}))
 
 
 def _apply_cli_sets(doc: Doc, sets: Mapping[str, str], flags: Mapping[str, str]) -> None:
@@ -259,12 +291,14 @@ def _apply_cli_sets(doc: Doc, sets: Mapping[str, str], flags: Mapping[str, str])
             problems.append(Problem(where, "", why))
             continue
         try:
-            value = yaml_reader().load(io.StringIO(f"v: {text}"))["v"] if text else None
-        except YAMLError as exc:
-            problems.append(Problem(where, "", f"cannot read the value {text!r}: {exc}"))
+            value = _read_cli_value(text)
+        except ValueError as exc:
+            problems.append(Problem(where, "", f"cannot read the value {shown(text)}: {exc}"))
             continue
-        scratch = Doc({"v": None})
-        _set_value(doc, path, plain(value, ("v",), where.file, scratch))
+        why = _set_value(doc, path, value, where)
+        if why:
+            problems.append(Problem(where, "", why))
+            continue
         doc.drop(path)
         doc.values[path] = where
         doc.keys[path] = where
