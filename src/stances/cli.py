@@ -265,15 +265,15 @@ def _run(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
     scenario = load_scenario(ns.file, _sets(ns.sets))
     from stances import api
-    from stances.store import next_run_dir
+    from stances.store import NextRunDir
     from stances.text import change_table
 
-    out = ns.out or next_run_dir(Path("results"), ns.file.stem)
+    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
     if ns.member is not None:
         result = _ensemble(ns, scenario, members=1, first=ns.member)
     else:
         result = _ensemble(ns, scenario)
-    api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
+    out = api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
     seed = result.manifest["seed"]
     who = (
         f"member {ns.member} of seed {seed}"
@@ -326,10 +326,10 @@ def _compare(ns: argparse.Namespace) -> int:
     from stances import api
     from stances.analysis.compare import Comparison, parse_dyads
     from stances.result import package_versions
-    from stances.store import next_run_dir
+    from stances.store import NextRunDir
     from stances.text import final_text
 
-    out = ns.out or next_run_dir(Path("results"), "compare")
+    out = ns.out or NextRunDir(Path("results"), "compare")
     problems: list = []
     results = []
     for path in ns.inputs:  # read every input before giving up, so all problems show at once
@@ -366,7 +366,7 @@ def _compare(ns: argparse.Namespace) -> int:
         "runs": [r.manifest for r in results],
         "versions": package_versions(),
     }
-    api.save_comparison(comparison, dyads, ns.threshold, out, manifest)
+    out = api.save_comparison(comparison, dyads, ns.threshold, out, manifest)
     print(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
     print(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
     print()
@@ -396,10 +396,10 @@ def _sweep(ns: argparse.Namespace) -> int:
     from stances.analysis.compare import parse_dyads
     from stances.analysis.sweep import sweep, sweep_dyads, sweep_table
     from stances.result import package_versions
-    from stances.store import next_run_dir
+    from stances.store import NextRunDir
     from stances.text import sweep_text
 
-    out = ns.out or next_run_dir(Path("results"), "sweep")
+    out = ns.out or NextRunDir(Path("results"), "sweep")
     points = sweep(ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc))
     try:
         dyads = parse_dyads(ns.dyads) if ns.dyads is not None else sweep_dyads(points)
@@ -418,7 +418,7 @@ def _sweep(ns: argparse.Namespace) -> int:
         "dyads": [f"{a} -> {b}" for a, b in dyads],
         "versions": package_versions(),
     }
-    api.save_sweep(points, dyads, table, out, manifest)
+    out = api.save_sweep(points, dyads, table, out, manifest)
     print(
         f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
     )

@@ -44,6 +44,16 @@ EVENT_COLUMNS = [
     "cite",
     "source",
 ]
+# the dtype of each events column (text columns: str)
+EVENT_DTYPES = {
+    **{c: str for c in EVENT_COLUMNS},
+    "step": "int64",
+    "date": "datetime64[ns]",
+    "members": "int64",
+    **dict.fromkeys(
+        ["goldstein", "intensity", "strength", "before", "after", "change", "utility"], "float64"
+    ),
+}
 
 
 def package_versions() -> dict[str, str]:
@@ -60,6 +70,15 @@ def package_versions() -> dict[str, str]:
 
 QUANTILES = (5, 25, 50, 75, 95)  # percent; the bands drawn are 25-75 and 5-95 around the median
 
+DRAW_COLUMNS = ["member", "value_of", "value", "unit", "as_written"]
+# a distribution's unit -> the unit of the number draws.csv gives in `value`
+DRAW_UNITS = {"number": "number", "days": "days", "date": "day number"}
+
+
+def as_datetime64(days: list[date]) -> np.ndarray:
+    """Dates as a datetime64[ns] array (midnight of each day), the dtype of the tables' `date`."""
+    return np.array([d.isoformat() for d in days], dtype="datetime64[D]").astype("datetime64[ns]")
+
 
 @dataclass
 class Result:
@@ -68,10 +87,14 @@ class Result:
     history: scores of every member at every step boundary, shape (steps + 1, K, N, N), in
         [-1, 1]; None for an ensemble read back from a directory saved without its members.
     stored_quantiles: (5, steps + 1, N, N) at QUANTILES, used when history is None.
-    dates: the date of each step boundary (the state at the start of that day).
+    dates: the date of each step boundary (the state at the start of that day). The tables
+        (relations, quantile_table, stance_table, events) give it as datetime64[ns] at midnight,
+        which pandas writes to CSV as YYYY-MM-DD.
     events: one row per score an applied event changed (the member mean when K > 1).
-    draws: member, value_of, value, as_written: what each member drew for the scenario's
-        uncertain values (value: a number, days for a duration, the day number of a date).
+    draws: member, value_of, value, unit, as_written: what each member drew for the scenario's
+        uncertain values; `value` is in `unit` (DRAW_UNITS: 'number', 'days' for a duration
+        however the file wrote it, 'day number' for a date: its proleptic ordinal, 0001-01-01
+        = 1), `as_written` the value as a file would write it.
     positions: issue positions (steps + 1, K, I, N) in [0, 1], issues in the order of `issues`
         (name -> description and the actors taking part); None when read back from quantiles.
     """
@@ -122,18 +145,18 @@ class Result:
         }
         first = manifest["first_member"]
         units = {u.label: u.distribution.unit for u in spec.uncertain}
-        draws_table = pd.DataFrame(
+        draws_table = draws_frame(
             [
                 {
                     "member": first + m,
                     "value_of": label,
                     "value": float(v),
+                    "unit": DRAW_UNITS[units.get(label, "number")],
                     "as_written": _as_written(v, units.get(label)),
                 }
                 for label, values in draws.items()
                 for m, v in enumerate(values)
-            ],
-            columns=["member", "value_of", "value", "as_written"],
+            ]
         )
         return cls(
             title=spec.title,
@@ -200,11 +223,13 @@ class Result:
         for i, (name, info) in enumerate(self.issues.items()):
             for actor in info["actors"]:
                 a = self.actor_ids.index(actor)
-                for t, day in enumerate(self.dates):
+                for t in range(len(self.dates)):
                     values = [q[2, t, i, a]] if single else list(q[:, t, i, a])
-                    rows.append([t, day.isoformat(), name, actor, *values])
+                    rows.append([t, name, actor, *values])
         columns = ["position"] if single else [f"q{p:02d}" for p in QUANTILES]
-        return pd.DataFrame(rows, columns=["step", "date", "issue", "actor", *columns])
+        table = pd.DataFrame(rows, columns=["step", "issue", "actor", *columns])
+        table.insert(1, "date", self._dates_of(table["step"]))
+        return table
 
     def band(self, actor: str, toward: str) -> np.ndarray:
         """One dyad's quantiles over time, shape (5, steps + 1); row 2 is the median."""
@@ -219,14 +244,20 @@ class Result:
         q = self.quantiles
         ids = self.actor_ids
         rows = []
-        for t, day in enumerate(self.dates):
+        for t in range(len(self.dates)):
             for i, a in enumerate(ids):
                 for j, b in enumerate(ids):
                     if i != j:
-                        rows.append([t, day.isoformat(), a, b, *q[:, t, i, j]])
-        return pd.DataFrame(
-            rows, columns=["step", "date", "actor", "toward", *(f"q{p:02d}" for p in QUANTILES)]
+                        rows.append([t, a, b, *q[:, t, i, j]])
+        table = pd.DataFrame(
+            rows, columns=["step", "actor", "toward", *(f"q{p:02d}" for p in QUANTILES)]
         )
+        table.insert(1, "date", self._dates_of(table["step"]))
+        return table
+
+    def _dates_of(self, steps: pd.Series) -> np.ndarray:
+        """The datetime64[ns] date of each step number in `steps`."""
+        return as_datetime64(self.dates)[steps.to_numpy(dtype=np.int64)]
 
     @cached_property
     def relations(self) -> pd.DataFrame:
@@ -241,7 +272,7 @@ class Result:
             np.arange(t), np.arange(k), np.arange(n), np.arange(n), indexing="ij"
         )
         keep = (i != j).ravel()
-        dates = np.array([d.isoformat() for d in self.dates])
+        dates = as_datetime64(self.dates)
         first = int(self.manifest.get("first_member", 0))
         return pd.DataFrame(
             {
@@ -296,6 +327,12 @@ class Result:
         return [(str(e), float(c)) for e, c in top.items()]
 
 
+def draws_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The draws table (DRAW_COLUMNS) of these rows, typed even when there are none."""
+    types = {"member": "int64", "value_of": str, "value": "float64", "unit": str, "as_written": str}
+    return pd.DataFrame(rows, columns=DRAW_COLUMNS).astype(types)
+
+
 def _as_written(value: float, unit: str | None) -> str:
     """A drawn value as a user would write it: a date as YYYY-MM-DD (`value` holds its day
     number), a duration in days, a number as it is."""
@@ -321,7 +358,7 @@ def events_table(records: list[Applied], ids: tuple[str, ...]) -> pd.DataFrame:
             rows.append(
                 {
                     "step": r.step,
-                    "date": r.date.isoformat(),
+                    "date": r.date,
                     "event": ev.id,
                     "origin": r.origin,
                     "members": tally.count,
@@ -342,7 +379,9 @@ def events_table(records: list[Applied], ids: tuple[str, ...]) -> pd.DataFrame:
                     "source": str(ev.source),
                 }
             )
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    table = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    table["date"] = as_datetime64(list(table["date"]))
+    return table.astype(EVENT_DTYPES)
 
 
 def _sha256(path: Path) -> str:

@@ -1,8 +1,10 @@
 """Run directories: written whole or not at all, never over an earlier one, and read back.
 
 A run directory holds relations.csv (one run) or quantiles.csv (an ensemble; members.parquet
-or relations.csv with every member's scores on request), events.csv, draws.csv, stances.csv,
-manifest.json and whatever figures the caller hands ``save_run``.
+with every member's scores on request, relations.csv in directories written without pyarrow),
+events.csv, draws.csv, stances.csv, manifest.json and whatever figures the caller hands
+``save_run``. Reading it back checks everything (``store_read``); a new numbered directory
+(``NextRunDir``) takes its number only when its files are written.
 """
 
 from __future__ import annotations
@@ -11,16 +13,32 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from stances.result import QUANTILES, Result
+    from stances.result import Result
+    from stances.store_read import Manifest
+
+# pandas, the Result and the reading half are imported where they are used, so that writing
+# directories (NextRunDir, write_new_directory) needs nothing beyond the standard library
+
+
+def __getattr__(name: str) -> Any:
+    """DamagedRunError and MAX_LOAD_GIB, from the reading half (``store_read``)."""
+    if name in ("DamagedRunError", "MAX_LOAD_GIB"):
+        from stances import store_read
+
+        return getattr(store_read, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 RELATIONS_CSV = "relations.csv"
 MEMBERS_PARQUET = "members.parquet"
@@ -33,27 +51,27 @@ MANIFEST = "manifest.json"
 
 def save_run(
     result: Result,
-    directory: Path | str,
+    directory: Path | str | NextRunDir,
     *,
     keep_members: bool = False,
     figures: Mapping[str, Callable[[Path], None]] | None = None,
 ) -> Path:
-    """Write the run to a new directory, all or nothing; FileExistsError if it exists (an
-    earlier run is never overwritten).
+    """Write the run to a new directory, all or nothing, and return its path; FileExistsError
+    if it exists (an earlier run is never overwritten). directory: a path, or NextRunDir
+    (parent/NAME-NNN with the next free number, taken when the files are written).
 
     A single run writes relations.csv; an ensemble writes quantiles.csv, and its members'
-    scores only with keep_members (members.parquet if pyarrow is installed, else
-    relations.csv). Both write events.csv, manifest.json, draws.csv (when the scenario has
-    uncertain values). figures: file name -> a function that writes that file at the path
-    it is given (the figures; this room draws none itself).
+    scores only with keep_members (members.parquet, dates as Parquet dates). Both write
+    events.csv, manifest.json, draws.csv (when the scenario has uncertain values) and
+    stances.csv (when it has issues). figures: file name -> a function that writes that file
+    at the path it is given (the figures; this room draws none itself).
     """
 
     def write(scratch: Path) -> None:
-        if result.members == 1 or keep_members:
-            if result.members > 1 and _has_pyarrow():
-                result.relations.to_parquet(scratch / MEMBERS_PARQUET, index=False)
-            else:
-                result.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
+        if result.members > 1 and keep_members:
+            write_parquet(result.relations, scratch / MEMBERS_PARQUET)
+        elif result.members == 1:
+            result.relations.to_csv(scratch / RELATIONS_CSV, index=False, float_format="%.6f")
         if result.members > 1:
             result.quantile_table().to_csv(
                 scratch / QUANTILES_CSV, index=False, float_format="%.6f"
@@ -67,80 +85,97 @@ def save_run(
         for name, draw in (figures or {}).items():
             draw(scratch / name)
 
-    return write_new_directory(Path(directory), write)
+    return write_new_directory(directory, write)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """A table as Parquet, its `date` column (datetime64) stored as Parquet dates (date32)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    at = table.schema.get_field_index("date")
+    table = table.set_column(at, "date", table.column("date").cast(pa.date32()))
+    pq.write_table(table, path)
 
 
 def load_run(directory: Path | str) -> Result:
-    """Read a run directory written by ``save``."""
+    """Read a run directory written by ``save_run``, checking everything it reads.
+
+    DamagedRunError (a ValueError; one line naming the file and, where there is one, the line)
+    if anything is missing, malformed, out of range or inconsistent with the manifest, before
+    anything sized by what was read is allocated (at most MAX_LOAD_GIB).
+    """
+    from stances.result import EVENT_COLUMNS, Result
+    from stances.store_read import (
+        QUANTILE_COLUMNS,
+        SCORE_COLUMNS,
+        SCORE_KINDS,
+        DamagedRunError,
+        check_size,
+        read_csv,
+        read_events,
+        read_manifest,
+        read_member_scores,
+        read_parquet,
+        read_positions,
+        read_quantiles,
+    )
+
     directory = Path(directory)
-    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    events = pd.read_csv(directory / EVENTS_CSV, keep_default_na=False)
-    draws = pd.read_csv(directory / DRAWS_CSV) if (directory / DRAWS_CSV).is_file() else None
-    resolved = manifest.get("resolved_scenario", {})
-    names = {k: v.get("name", k) for k, v in resolved.get("actors", {}).items()}
+    if not directory.is_dir():
+        raise DamagedRunError(f"{directory}: not a directory")
+    m = read_manifest(directory, MANIFEST)
+    parquet, relations = directory / MEMBERS_PARQUET, directory / RELATIONS_CSV
+    kept = parquet.is_file() or relations.is_file()
+    if m.members == 1 and not relations.is_file():
+        raise DamagedRunError(f"{relations}: missing (a single run keeps its scores there)")
+    check_size(directory, m, members_kept=kept)
+    rows = m.members * (m.steps + 1) * len(m.actors) * (len(m.actors) - 1)
     history, stored = None, None
-    if (directory / MEMBERS_PARQUET).is_file():
-        table = pd.read_parquet(directory / MEMBERS_PARQUET)
-    elif (directory / RELATIONS_CSV).is_file():
-        table = pd.read_csv(directory / RELATIONS_CSV, keep_default_na=False)
+    if parquet.is_file():
+        history, dates = read_member_scores(read_parquet(parquet, SCORE_KINDS, rows), m)
+    elif relations.is_file():
+        history, dates = read_member_scores(read_csv(relations, SCORE_COLUMNS), m)
     else:
-        table = pd.read_csv(directory / QUANTILES_CSV, keep_default_na=False)
-    ids = list(names) or sorted(set(table["actor"]) | set(table["toward"]))
-    at = {a: n for n, a in enumerate(ids)}
-    steps = sorted(table["step"].unique())
-    i, j = table["actor"].map(at).to_numpy(), table["toward"].map(at).to_numpy()
-    if "score" in table:
-        member = table["member"].to_numpy() - table["member"].min()
-        history = np.zeros((len(steps), member.max() + 1, len(ids), len(ids)))
-        history[table["step"].to_numpy(), member, i, j] = table["score"].to_numpy()
-    else:
-        stored = np.zeros((len(QUANTILES), len(steps), len(ids), len(ids)))
-        for q, p in enumerate(QUANTILES):
-            stored[q, table["step"].to_numpy(), i, j] = table[f"q{p:02d}"].to_numpy()
-    dates = [
-        date.fromisoformat(d) for d in table.drop_duplicates("step").sort_values("step")["date"]
-    ]
-    issues = manifest.get("issues", {})
-    positions, stored_positions = _read_stances(directory, issues, ids, len(dates))
+        stored, dates = read_quantiles(read_csv(directory / QUANTILES_CSV, QUANTILE_COLUMNS), m)
+    events = read_events(read_csv(directory / EVENTS_CSV, EVENT_COLUMNS), m, EVENT_COLUMNS)
+    draws = _read_draws(directory / DRAWS_CSV, m)
+    positions = None
+    if m.issues:
+        table = read_csv(directory / STANCES_CSV, _stance_columns(m.members))
+        positions = read_positions(table, m, dates)
+    single = m.members == 1
     return Result(
-        manifest.get("title", directory.name),
-        {a: names.get(a, a) for a in ids},
+        m.title,
+        m.actors,
         dates,
         history,
         events,
-        manifest,
+        m.raw,
         draws,
         stored,
-        positions,
-        issues,
-        stored_positions,
+        positions if single else None,
+        m.issues,
+        None if single else positions,
     )
 
 
-def _read_stances(directory: Path, issues: dict, ids: list[str], steps: int):
-    """Positions (steps, 1, I, N) of a single run, or their quantiles (5, steps, I, N)."""
-    if not issues or not (directory / STANCES_CSV).is_file():
-        return None, None
-    table = pd.read_csv(directory / STANCES_CSV)
-    i = table["issue"].map({name: n for n, name in enumerate(issues)}).to_numpy()
-    a = table["actor"].map({actor: n for n, actor in enumerate(ids)}).to_numpy()
-    t = table["step"].to_numpy()
-    if "position" in table:
-        positions = np.zeros((steps, 1, len(issues), len(ids)))
-        positions[t, 0, i, a] = table["position"].to_numpy()
-        return positions, None
-    stored = np.zeros((len(QUANTILES), steps, len(issues), len(ids)))
-    for q, p in enumerate(QUANTILES):
-        stored[q, t, i, a] = table[f"q{p:02d}"].to_numpy()
-    return None, stored
+def _read_draws(path: Path, m: Manifest) -> pd.DataFrame:
+    from stances.result import DRAW_COLUMNS, DRAW_UNITS, draws_frame
+    from stances.store_read import read_csv, read_draws
+
+    if not path.is_file():
+        return draws_frame([])
+    old = [c for c in DRAW_COLUMNS if c != "unit"]  # draws.csv before it had a unit column
+    table = read_csv(path, DRAW_COLUMNS, also=old)
+    return draws_frame(read_draws(table, m, list(DRAW_UNITS.values())))
 
 
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _stance_columns(members: int) -> list[str]:
+    from stances.store_read import Q_COLUMNS
+
+    return ["step", "date", "issue", "actor", *(["position"] if members == 1 else Q_COLUMNS)]
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
@@ -150,32 +185,124 @@ def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     (directory / MANIFEST).write_text(text, encoding="utf-8")
 
 
-def write_new_directory(target: Path, write: Callable[[Path], None]) -> Path:
-    """Create target with the files `write` puts in a scratch directory, all or nothing.
+@dataclass(frozen=True)
+class NextRunDir:
+    """parent/NAME-NNN with NNN one more than the highest there when the directory is
+    finished (the next free number if another writer takes that one first)."""
 
-    FileExistsError if target exists: earlier results are never overwritten. On any error the
-    scratch directory is removed and target is not created.
+    parent: Path
+    name: str
+
+
+def write_new_directory(target: Path | str | NextRunDir, write: Callable[[Path], None]) -> Path:
+    """Create target with the files `write` puts in a scratch directory, all or nothing, and
+    return its path.
+
+    target: a path (FileExistsError if it exists: earlier results are never overwritten), or
+    NextRunDir (the next free parent/NAME-NNN, claimed once the files are written, so that
+    writers running at the same time each get their own). On any error the scratch directory
+    is removed and nothing is created. Scratch directories are named .NAME.HOST.PID.XXXXXXXX;
+    those of dead processes on this host are removed from the parent first.
     """
-    if target.exists():
-        raise FileExistsError(f"{target} already exists; results are never overwritten")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    if isinstance(target, NextRunDir):
+        parent, label = Path(target.parent), target.name
+    else:
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(f"{target} already exists; results are never overwritten")
+        parent, label = target.parent, target.name
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_scratch(parent)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{label}.{_host()}.{os.getpid()}.", dir=parent))
     try:
         write(scratch)
-        if target.exists():
-            raise FileExistsError(f"{target} appeared while writing; results are never overwritten")
-        os.rename(scratch, target)  # atomic on one file system
+        if isinstance(target, NextRunDir):
+            return _rename_to_next(scratch, parent, label)
+        _rename_onto(scratch, target, f"{target} appeared while writing")
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return target
 
 
+def _rename_to_next(scratch: Path, parent: Path, name: str, tries: int = 1000) -> Path:
+    """Move scratch to the next free parent/NAME-NNN, trying the following numbers while
+    other writers take them first."""
+    number = _highest_number(parent, name) + 1
+    for _ in range(tries):
+        target = parent / f"{name}-{number:03d}"
+        try:
+            _rename_onto(scratch, target, "")
+        except FileExistsError:
+            number = max(number, _highest_number(parent, name)) + 1
+            continue
+        return target
+    raise FileExistsError(f"{parent}: no free {name}-NNN after {tries} tries")
+
+
+def _rename_onto(scratch: Path, target: Path, taken: str) -> None:
+    """Move scratch to target, which must not exist: target is claimed by creating it (an
+    atomic step only one writer can take; FileExistsError otherwise), then replaced by the
+    scratch directory (rename onto an empty directory replaces it, on Linux and macOS)."""
+    try:
+        os.mkdir(target)
+    except FileExistsError:
+        raise FileExistsError(f"{taken or target}; results are never overwritten") from None
+    try:
+        os.rename(scratch, target)
+    except BaseException:
+        os.rmdir(target)
+        raise
+
+
+# .NAME.HOST.PID.XXXXXXXX, the last part from tempfile.mkdtemp
+SCRATCH_NAME = re.compile(r"\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[a-z0-9_]{8}")
+
+
+def remove_stale_scratch(parent: Path) -> list[Path]:
+    """Remove the scratch directories in parent that a process of this host left when it died
+    (killed while writing); never one of a live process, of another host, or anything else.
+    Returns those removed."""
+    removed = []
+    for path in parent.iterdir() if parent.is_dir() else []:
+        match = SCRATCH_NAME.fullmatch(path.name)
+        if not match or match["host"] != _host() or path.is_symlink() or not path.is_dir():
+            continue
+        pid = int(match["pid"])
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
+
+
+def _host() -> str:
+    """This host's name as it can stand in a scratch directory's name."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+
+
 def next_run_dir(parent: Path, name: str) -> Path:
-    """parent/NAME-NNN with NNN one more than the highest already there."""
+    """parent/NAME-NNN with NNN one more than the highest already there. Another writer may
+    take it before this one is done: write with NextRunDir(parent, name) instead."""
+    return parent / f"{name}-{_highest_number(parent, name) + 1:03d}"
+
+
+def _highest_number(parent: Path, name: str) -> int:
     numbers = [
         int(m.group(1))
         for p in (parent.iterdir() if parent.is_dir() else [])
         if (m := re.fullmatch(re.escape(name) + r"-(\d{3,})", p.name))
     ]
-    return parent / f"{name}-{max(numbers, default=0) + 1:03d}"
+    return max(numbers, default=0)

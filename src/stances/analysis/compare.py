@@ -259,7 +259,7 @@ def what_differs(reference: Result, variant: Result) -> str:
     changed = [k for k in var if k in ref and var[k] != ref[k]]
 
     def when(keys: dict[str, tuple], k: str) -> str:
-        return f"{k} ({date.fromisoformat(keys[k][0]):%d %b})"
+        return f"{k} ({pd.Timestamp(keys[k][0]):%d %b})"
 
     parts = []
     if removed:
