@@ -23,6 +23,7 @@ from stances.scenario.types import Scenario
 from stances.store import load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
+    from stances.analysis.observations import Verdict
     from stances.engine.model import StanceModel
 
 
@@ -84,11 +85,17 @@ def _writer(draw: Callable[[Result], Any], result: Result) -> Callable[[Path], N
 
 
 def save(
-    result: Result, directory: Path | str, *, plots: bool = True, keep_members: bool = False
+    result: Result,
+    directory: Path | str,
+    *,
+    plots: bool = True,
+    keep_members: bool = False,
+    extra: dict[str, Callable[[Path], None]] | None = None,
 ) -> Path:
     """Write a run to a new directory with its tables, manifest and (with plots) figures; all
-    or nothing, and FileExistsError rather than overwrite anything (``store.save_run``)."""
-    figures = run_figures(result) if plots else None
+    or nothing, and FileExistsError rather than overwrite anything (``store.save_run``).
+    extra: more files (name -> a function writing it at a path), e.g. observations.csv."""
+    figures = {**(run_figures(result) if plots else {}), **(extra or {})}
     return save_run(result, directory, keep_members=keep_members, figures=figures)
 
 
@@ -145,3 +152,12 @@ def save_sweep(
 def result_of(model: StanceModel) -> Result:
     """A model's run so far (steps taken, events applied) as a Result."""
     return Result.from_chunks(model.spec, model.seed, model.dates, [model.chunk()])
+
+
+def check(result: Result, scenario: Scenario) -> tuple[list[Verdict], pd.DataFrame]:
+    """Check a run of `scenario` against the scenario's observations: the verdicts and their
+    table (one row per observation: holds, share of members, median margin, ...)."""
+    from stances.analysis.observations import check_all, table
+
+    verdicts = check_all(result, scenario.observations)
+    return verdicts, table(verdicts)

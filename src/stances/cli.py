@@ -25,7 +25,7 @@ from stances.scenario.types import Scenario
 if TYPE_CHECKING:
     from stances.result import Result
 
-COMMANDS = ("run", "compare", "sweep", "validate", "events", "new", "schema")
+COMMANDS = ("run", "check", "compare", "sweep", "validate", "events", "new", "schema")
 
 
 def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="M",
         help="run member M alone (reproduces member M of an ensemble with the same seed)",
     )
+
+    check = sub.add_parser(
+        "check",
+        help="run a scenario and check it against its observations (writes observations.csv)",
+    )
+    check.add_argument("file", type=Path, help="scenario file with observations:")
+    check.add_argument("--out", type=Path, help="run directory to create; default results/NAME-NNN")
+    check.add_argument("--seed", type=int, help="seed of the run (default: the file's seed)")
+    check.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    _add_ensemble_options(check)
+    check.set_defaults(func=_check, member=None)
 
     compare = sub.add_parser(
         "compare", help="compare scenarios (files, or earlier run directories) side by side"
@@ -287,6 +299,38 @@ def _run(ns: argparse.Namespace) -> int:
     print(f"wrote {out}/  ({', '.join(files)})")
     print()
     print(change_table(result))
+    return 0
+
+
+def _check(ns: argparse.Namespace) -> int:
+    _check_ensemble(ns)
+    scenario = load_scenario(ns.file, _sets(ns.sets))
+    if not scenario.observations:
+        raise InputError(f"{ns.file}: no observations: to check (docs/format.md, 'Observations')")
+    from stances import api
+    from stances.analysis.observations import share_holding
+    from stances.store import NextRunDir
+
+    result = _ensemble(ns, scenario)
+    verdicts, table = api.check(result, scenario)
+
+    def write_table(path: Path) -> None:
+        table.to_csv(path, index=False, float_format="%.6f")
+
+    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
+    out = api.save(result, out, plots=not ns.no_plots, extra={"observations.csv": write_table})
+    held = sum(v.holds for v in verdicts)
+    print(
+        f"{scenario.title}: {held} of {len(verdicts)} observations hold ({share_holding(verdicts):.0%})"
+    )
+    print(f"wrote {out}/  (observations.csv and the run)")
+    for v in verdicts:
+        mark = "holds" if v.holds else "FAILS"
+        share = f", in {v.share:.0%} of members" if result.members > 1 else ""
+        unit = "days" if v.unit == "days" else ""
+        print(
+            f"  {mark:<5}  {v.observation.id:<34} margin {v.margin:+.2f}{unit}{share}  ({v.observation.label})"
+        )
     return 0
 
 

@@ -35,6 +35,7 @@ from stances.scenario.models import (
     PolicySpec,
     TimeSpec,
 )
+from stances.scenario.observations import ObservationBuilder
 from stances.scenario.types import (
     Event,
     EventValue,
@@ -147,6 +148,10 @@ class Builder:
             self._check_policy(a, spec.policy)
         self.issues = self._issues(parts.get("issues") or {})
         events = self._events(data.get("events", []), time)
+        window = (time.start, time.end) if time is not None else None
+        observations = ObservationBuilder(
+            doc, self.ids, {e.id: e.date for e in events}, window, self.problems
+        ).build(parts.get("observations") or {})
         if self.problems:
             raise ScenarioError(self.problems)
         assert time is not None  # else a problem was recorded
@@ -169,6 +174,7 @@ class Builder:
             uncertain=tuple(self.uncertain),
             baseline_set=baseline_set,
             issues=self.issues,
+            observations=observations,
         )
 
     def _check_actor_ids(self) -> None:

@@ -11,7 +11,16 @@ from __future__ import annotations
 from stances.errors import shown, suggest
 from stances.scenario.document import Doc, KeyPath
 
-MERGED_SECTIONS = ("time", "actors", "relations", "baseline", "parameters", "event_types", "issues")
+MERGED_SECTIONS = (
+    "time",
+    "actors",
+    "relations",
+    "baseline",
+    "parameters",
+    "event_types",
+    "issues",
+    "observations",
+)
 SETTABLE_WHOLE = ("title", "description", "seed")  # set as a whole: no keys inside them
 SETTABLE = (*SETTABLE_WHOLE, *MERGED_SECTIONS)
 

@@ -502,6 +502,65 @@ class IssueSpec(_Strict):
     positions: keyed(ACTOR_ID, PositionSpec)
 
 
+class ScoreAt(_Strict):
+    """A score's level at a date, as a reference: {score: IND -> AFG, at: 2021-08-15}."""
+
+    score: Text
+    at: IsoDate
+
+
+def _number_or_reference(value: Any) -> Any:
+    """A plain number stays a float; text is another score; a mapping a ScoreAt."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected a number, a score such as 'A -> B', or {{score, at}}, got {value!r}"
+        )
+    if isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+Reference = Annotated[
+    float | Text | ScoreAt,
+    BeforeValidator(_number_or_reference),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -2, "maximum": 2},
+                {"type": "string", "description": "another score, 'A -> B'"},
+                {"$ref": "#/$defs/ScoreAt"},
+            ]
+        }
+    ),
+]
+
+
+class Window(_Strict):
+    """A change over a period ({from, to}) or across an event ({across: EVENT_ID})."""
+
+    across: Text | None = None
+    from_: IsoDate | None = Field(None, alias="from")
+    to: IsoDate | None = None
+
+
+class ObservationSpec(_Strict):
+    """One observation as written: exactly one of above, below, rises, falls, lowest_between,
+    highest_between; `by` is the margin in score units; from/to the period a level holds over."""
+
+    score: Text
+    above: Reference | None = None
+    below: Reference | None = None
+    rises: Window | None = None
+    falls: Window | None = None
+    lowest_between: Annotated[list[IsoDate], Field(min_length=2, max_length=2)] | None = None
+    highest_between: Annotated[list[IsoDate], Field(min_length=2, max_length=2)] | None = None
+    by: Annotated[float, Field(strict=True, ge=0.0, le=2.0)] = 0.0
+    from_: IsoDate | None = Field(None, alias="from")
+    to: IsoDate | None = None
+    cite: Text
+    note: Text | None = None
+
+
 # section -> (type of the whole section or of each entry, required, validated entry by entry)
 SECTIONS: dict[str, tuple[Any, bool, bool]] = {
     "title": (Text, True, False),
@@ -515,6 +574,7 @@ SECTIONS: dict[str, tuple[Any, bool, bool]] = {
     "event_types": (EventTypeSpec, False, True),
     "issues": (IssueSpec, False, True),
     "events": (EventSpec, False, False),
+    "observations": (ObservationSpec, False, True),
 }
 
 # The pattern of the keys of a section validated entry by entry (the builder checks them).
@@ -531,6 +591,7 @@ SECTION_DESCRIPTIONS = {
     "event_types": "The scenario's own event types.",
     "issues": "Issues actors hold positions on, in [0, 1].",
     "events": "Dated events.",
+    "observations": "What is known to have happened to the scores, by id (stances check).",
     "extends": "Parent scenario file, relative to this file.",
     "remove": "Ids of inherited events to drop.",
     "add": "Events to add to the inherited ones.",

@@ -31,76 +31,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
-
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from typing import Any, Literal
 
 from stances.errors import Position, Problem, suggest
 from stances.scenario.document import Doc, KeyPath, problem
-from stances.scenario.models import IsoDate, Text, _Strict
+from stances.scenario.models import ObservationSpec, ScoreAt, Window
 
 Dyad = tuple[str, str]
 
 SCORE_EXPRESSION = re.compile(r"\s*(\S+)\s*->\s*(\S+)\s*(?:\s-\s*(\S+)\s*->\s*(\S+)\s*)?")
-
-
-class ScoreAt(_Strict):
-    """A score's level at a date, as a reference: {score: IND -> AFG, at: 2021-08-15}."""
-
-    score: Text
-    at: IsoDate
-
-
-def _number_or_reference(value: Any) -> Any:
-    """A plain number stays a float; text is another score; a mapping a ScoreAt."""
-    if isinstance(value, bool):
-        raise ValueError(
-            f"expected a number, a score such as 'A -> B', or {{score, at}}, got {value!r}"
-        )
-    if isinstance(value, int | float):
-        return float(value)
-    return value
-
-
-Reference = Annotated[
-    float | Text | ScoreAt,
-    BeforeValidator(_number_or_reference),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": -2, "maximum": 2},
-                {"type": "string", "description": "another score, 'A -> B'"},
-                {"$ref": "#/$defs/ScoreAt"},
-            ]
-        }
-    ),
-]
-
-
-class Window(_Strict):
-    """A change over a period ({from, to}) or across an event ({across: EVENT_ID})."""
-
-    across: Text | None = None
-    from_: IsoDate | None = Field(None, alias="from")
-    to: IsoDate | None = None
-
-
-class ObservationSpec(_Strict):
-    """One observation as written: exactly one of above, below, rises, falls, lowest_between,
-    highest_between; `by` is the margin in score units; from/to the period a level holds over."""
-
-    score: Text
-    above: Reference | None = None
-    below: Reference | None = None
-    rises: Window | None = None
-    falls: Window | None = None
-    lowest_between: Annotated[list[IsoDate], Field(min_length=2, max_length=2)] | None = None
-    highest_between: Annotated[list[IsoDate], Field(min_length=2, max_length=2)] | None = None
-    by: Annotated[float, Field(strict=True, ge=0.0, le=2.0)] = 0.0
-    from_: IsoDate | None = Field(None, alias="from")
-    to: IsoDate | None = None
-    cite: Text
-    note: Text | None = None
 
 
 KINDS = ("above", "below", "rises", "falls", "lowest_between", "highest_between")

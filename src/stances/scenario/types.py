@@ -17,6 +17,7 @@ from stances.catalogue import EventType, Form
 from stances.distributions import Distribution
 from stances.errors import Position, Problem, ScenarioError, suggest
 from stances.scenario.models import Parameters, PolicySpec, TimeSpec
+from stances.scenario.observations import Observation
 from stances.scenario.validation import message_of
 from stances.timegrid import step_dates
 
@@ -151,6 +152,7 @@ class Scenario:
     uncertain: tuple[Uncertain, ...] = ()
     baseline_set: np.ndarray | None = None
     issues: dict[str, Issue] = field(default_factory=dict)
+    observations: tuple[Observation, ...] = ()
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
