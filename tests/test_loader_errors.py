@@ -311,8 +311,8 @@ CASES = [
     # parameters
     case(
         "duration-without-unit",
-        with_parameters("memory_half_life: 26"),
-        value_of("memory_half_life: 26"),
+        with_parameters("memory_half_life: 26 fortnights"),
+        value_of("memory_half_life: 26 fortnights"),
         "duration",
         "26 weeks",
     ),

@@ -523,15 +523,7 @@ def _number_or_reference(value: Any) -> Any:
 Reference = Annotated[
     float | Text | ScoreAt,
     BeforeValidator(_number_or_reference),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": -2, "maximum": 2},
-                {"type": "string", "description": "another score, 'A -> B'"},
-                {"$ref": "#/$defs/ScoreAt"},
-            ]
-        }
-    ),
+    Field(description="a number, another score 'A -> B', or {score: 'A -> B', at: DATE}"),
 ]
 
 
