@@ -139,6 +139,15 @@ def histories_with_coefficients(draw) -> tuple[np.ndarray, list[Act], Coefficien
     return R, draw(st.lists(acts(n, k), min_size=1, max_size=6)), c
 
 
+@st.composite
+def acts_with_coefficients(draw) -> tuple[np.ndarray, Act, Coefficients]:
+    """(R, act, coefficients): like ``histories_with_coefficients``, with a single act (for
+    properties of one act, where a longer history would only cost drawing time)."""
+    k, c = draw(per_member_coefficients)
+    R = draw(states(k=k))
+    return R, draw(acts(R.shape[1], k)), c
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios
 

@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import coefficients, histories, histories_with_coefficients, states
+from strategies import (
+    acts_with_coefficients,
+    coefficients,
+    histories,
+    histories_with_coefficients,
+    states,
+)
 
 from stances.catalogue import Form
 from stances.engine.dynamics import (
@@ -373,11 +379,10 @@ def test_the_engine_follows_the_written_rules(drawn):
 
 
 @settings(max_examples=150, deadline=None)
-@given(histories_with_coefficients(), st.data())
+@given(acts_with_coefficients(), st.data())
 def test_working_out_some_cells_only_gives_exactly_their_full_values(drawn, data):
-    R, sequence, c = drawn
+    R, the_act, c = drawn
     n = R.shape[1]
-    the_act = sequence[0]
     full = changes_of(R, the_act, c)
     only = tuple(sorted(data.draw(st.sets(st.integers(0, n * n - 1), min_size=1))))
     some = changes_of(R, the_act, c, only=only)
@@ -390,12 +395,11 @@ def test_working_out_some_cells_only_gives_exactly_their_full_values(drawn, data
 
 
 @settings(max_examples=100, deadline=None)
-@given(histories_with_coefficients(), st.data())
+@given(acts_with_coefficients(), st.data())
 def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(drawn, data):
-    R, sequence, c = drawn
+    R, the_act, c = drawn
     k = R.shape[0]
     members = np.array(sorted(data.draw(st.sets(st.integers(0, k - 1), min_size=1))))
-    the_act = sequence[0]
     alone = R[members].copy()
     apply_act(
         alone,
