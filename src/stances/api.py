@@ -20,7 +20,7 @@ from stances.result import Result
 from stances.scenario.builder import load_scenario
 from stances.scenario.library import ARTICLE
 from stances.scenario.types import Scenario
-from stances.store import load_run, save_run, write_manifest, write_new_directory
+from stances.store import NextRunDir, load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
     from stances.analysis.observations import Verdict
@@ -86,7 +86,7 @@ def _writer(draw: Callable[[Result], Any], result: Result) -> Callable[[Path], N
 
 def save(
     result: Result,
-    directory: Path | str,
+    directory: Path | str | NextRunDir,
     *,
     plots: bool = True,
     keep_members: bool = False,
@@ -105,7 +105,11 @@ def load(directory: Path | str) -> Result:
 
 
 def save_comparison(
-    comparison: Comparison, dyads: list[Dyad], threshold: float, out: Path, manifest: dict
+    comparison: Comparison,
+    dyads: list[Dyad],
+    threshold: float,
+    out: Path | NextRunDir,
+    manifest: dict,
 ) -> Path:
     """A new directory with comparison.png, difference.png, final.csv and manifest.json; with
     issues the results share, also stances.png and final-stances.csv (the positions that
@@ -135,7 +139,11 @@ def save_comparison(
 
 
 def save_sweep(
-    points: list[SweepPoint], dyads: list[Dyad], table: pd.DataFrame, out: Path, manifest: dict
+    points: list[SweepPoint],
+    dyads: list[Dyad],
+    table: pd.DataFrame,
+    out: Path | NextRunDir,
+    manifest: dict,
 ) -> Path:
     """A new directory with sweep.csv, one figure per dyad and manifest.json."""
     from stances import plots

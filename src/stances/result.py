@@ -198,6 +198,7 @@ class Result:
     def quantiles(self) -> np.ndarray:
         """Scores at the QUANTILES over members, shape (5, steps + 1, N, N)."""
         if self.history is None:
+            assert self.stored_quantiles is not None, "a Result holds members or quantiles"
             return self.stored_quantiles
         return np.percentile(self.history, QUANTILES, axis=1)
 
@@ -205,6 +206,7 @@ class Result:
     def position_quantiles(self) -> np.ndarray:
         """Issue positions at the QUANTILES over members, shape (5, steps + 1, I, N)."""
         if self.positions is None:
+            assert self.stored_position_quantiles is not None, "positions or their quantiles"
             return self.stored_position_quantiles
         return np.percentile(self.positions, QUANTILES, axis=1)
 
@@ -327,9 +329,15 @@ class Result:
         return [(str(e), float(c)) for e, c in top.items()]
 
 
-def draws_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def draws_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """The draws table (DRAW_COLUMNS) of these rows, typed even when there are none."""
-    types = {"member": "int64", "value_of": str, "value": "float64", "unit": str, "as_written": str}
+    types: dict[str, Any] = {
+        "member": "int64",
+        "value_of": str,
+        "value": "float64",
+        "unit": str,
+        "as_written": str,
+    }
     return pd.DataFrame(rows, columns=DRAW_COLUMNS).astype(types)
 
 

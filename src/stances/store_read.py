@@ -87,7 +87,7 @@ def read_manifest(directory: Path, name: str = "manifest.json") -> Manifest:
     if not isinstance(title, str):
         fail(f"'title' should be text, got {_json_kind(title)}")
     try:
-        start = date.fromisoformat(data.get("start"))
+        start = date.fromisoformat(data.get("start"))  # type: ignore[arg-type]  # TypeError: refused
     except (TypeError, ValueError):
         fail(f"'start' should be a date written YYYY-MM-DD, got {_json_kind(data.get('start'))}")
     resolved = data.get("resolved_scenario")
@@ -96,12 +96,12 @@ def read_manifest(directory: Path, name: str = "manifest.json") -> Manifest:
     actors = resolved.get("actors")
     if not (isinstance(actors, dict) and len(actors) >= 2):
         fail(f"'resolved_scenario.actors' should map two or more ids, got {_json_kind(actors)}")
-    names = {}
+    names: dict[str, Any] = {}
     for actor, spec in actors.items():
-        name = spec.get("name", actor) if isinstance(spec, dict) else None
-        if not isinstance(name, str):
+        shown_as = spec.get("name", actor) if isinstance(spec, dict) else None
+        if not isinstance(shown_as, str):
             fail(f"'resolved_scenario.actors.{actor}' should be an object with a text 'name'")
-        names[actor] = name
+        names[actor] = shown_as
     return Manifest(
         raw=data,
         title=title,
@@ -118,7 +118,7 @@ def _issues(issues: Any, ids: dict[str, str], fail) -> dict[str, dict[str, Any]]
     if not isinstance(issues, dict):
         fail(f"'issues' should be an object, got {_json_kind(issues)}")
     for name, info in issues.items():
-        taking_part = info.get("actors") if isinstance(info, dict) else None
+        taking_part: Any = info.get("actors") if isinstance(info, dict) else None
         if not (isinstance(taking_part, list) and all(a in ids for a in taking_part)):
             fail(f"'issues.{name}.actors' should list ids of the manifest's actors")
         if len(set(taking_part)) != len(taking_part):

@@ -122,7 +122,7 @@ def _reference(result: Result, reference: object) -> np.ndarray:
         dyad, when = reference
         level = result.score(*dyad)[as_of(result.dates, when)]
         return np.broadcast_to(level, (len(result.dates), result.members))
-    return series(result, reference)  # type: ignore[arg-type]
+    return series(result, reference)
 
 
 def check_all(result: Result, observations: tuple[Observation, ...]) -> list[Verdict]:

@@ -505,7 +505,9 @@ def apply_act(
     return changes
 
 
-def decay_factor(step_days: float | np.ndarray, half_life_days: float) -> float | np.ndarray:
+def decay_factor(
+    step_days: float | np.ndarray, half_life_days: float | np.ndarray
+) -> float | np.ndarray:
     """The share of the gap to baseline left after step_days: 2 ** (-step_days / half_life_days)."""
     return np.exp2(-np.asarray(step_days, dtype=float) / half_life_days)
 

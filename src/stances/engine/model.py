@@ -10,6 +10,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import date, timedelta
@@ -253,7 +254,7 @@ class StanceModel(mesa.Model):
                 due[k].append(e)
         return steps, due
 
-    def _earliest_dates(self) -> list[date]:
+    def _earliest_dates(self) -> list[dt.date]:
         """The earliest date each event can take (its window's start if its date is drawn)."""
         earliest = [e.date for e in self.spec.events]
         for u in self.spec.uncertain:
@@ -299,7 +300,7 @@ class StanceModel(mesa.Model):
         return self.dates[self.step_index]
 
     @property
-    def decision_date(self) -> date:
+    def decision_date(self) -> dt.date:
         """The date given to decisions taken in the current step: its last day."""
         return self.dates[min(self.step_index + 1, self.n_steps)] - timedelta(days=1)
 
@@ -325,7 +326,7 @@ class StanceModel(mesa.Model):
         *,
         strength: np.ndarray | None = None,
         order: tuple[int, ...] = (),
-        when: date | None = None,
+        when: dt.date | None = None,
     ) -> Applied:
         """Apply one event now, in every member or only in `members` (bool, (K,)), and log it.
 

@@ -240,13 +240,13 @@ class Reactive(Policy):
         """Enumerate the candidates once the actor knows its index and the model its size."""
         others = [i for i in range(len(actor.model.spec.actor_ids)) if i != actor.index]
         for kind in self.types:
-            cost = self.spec.costs.get(kind.name, self.spec.cost)
+            cost = self.spec.costs.get(kind.name, self.spec.cost) or 0.0
             targets: list[tuple[int, ...]] = (
                 list(combinations(others, 2))
                 if kind.form is Form.MEDIATION
                 else [(o,) for o in others]
             )
-            self.candidates += [Candidate(kind, t, cost) for t in targets]
+            self.candidates += [Candidate(kind, t, float(cost)) for t in targets]
 
     def _blocked(self, actor: Agent) -> np.ndarray:
         """Candidates in cooldown, per member: bool (K, C)."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from stances.catalogue import EventType, Form, cameo_table, cameo_type, named_types
 from stances.distributions import Distribution, number_date
-from stances.errors import Problem, ScenarioError, suggest
+from stances.errors import Position, Problem, ScenarioError, suggest
 from stances.scenario.document import Doc, KeyPath, problem
 from stances.scenario.models import (
     ACTOR_ID,
@@ -122,7 +122,7 @@ class Builder:
         for key, (_, required, _) in SECTIONS.items():
             if required and key not in data:
                 self.problems.append(Problem(doc.position(()), "", f"missing required key '{key}'"))
-        parts = {
+        parts: dict[str, Any] = {
             key: validate_entries(doc, key, tp, self.problems)
             if by_entry
             else self._validate((key,), tp, data[key])
@@ -265,7 +265,7 @@ class Builder:
                 explicit[i, j] = True
             if isinstance(score, Distribution):
                 self.uncertain.append(
-                    Uncertain(ScoreValue(section, tuple(pairs)), score, f"{section}.{key}")
+                    Uncertain(ScoreValue(section, tuple(pairs)), score, f"{section}.{key}")  # type: ignore[arg-type]
                 )
         return matrix, explicit
 
@@ -369,7 +369,7 @@ class Builder:
             weight = (
                 spec.goldstein
                 if spec.goldstein is not None
-                else cameo_table()[spec.cameo].goldstein
+                else cameo_table()[str(spec.cameo)].goldstein
             )
             description = spec.description or (
                 cameo_table()[spec.cameo].description if spec.cameo else name
@@ -392,7 +392,8 @@ class Builder:
         if not isinstance(raw, list):
             self.problems.append(self._problem(("events",), "expected a list of events"))
             return []
-        events, first_seen = [], {}
+        events: list[Event] = []
+        first_seen: dict[str, Position] = {}
         for i, item in enumerate(raw):
             path = ("events", i)
             spec: EventSpec | None = self._validate(path, EventSpec, item)
@@ -437,14 +438,12 @@ class Builder:
             events.append(
                 Event(
                     id=spec.id,
-                    date=number_date(spec.date.centre)
-                    if isinstance(spec.date, Distribution)
-                    else spec.date,
+                    date=_centre_date(spec.date),
                     type=kind,
                     actor=spec.actor,
                     target=spec.target,
                     parties=tuple(spec.parties or ()),
-                    intensity=spec.intensity.centre
+                    intensity=_centre(spec.intensity)
                     if isinstance(spec.intensity, Distribution)
                     else spec.intensity,
                     cite=spec.cite,
@@ -560,7 +559,7 @@ class Builder:
                 self._problem(
                     (*path, "type"),
                     f"unknown event type '{spec.type}'"
-                    + suggest(spec.type, known)
+                    + suggest(str(spec.type), known)
                     + "; `stances events` lists them",
                 )
             )
@@ -639,3 +638,13 @@ class Builder:
                 self.problems.append(
                     self._problem((*path, "target"), f"{spec.actor} cannot be its own target")
                 )
+
+
+def _centre(value: Any) -> float:
+    """A distribution's representative value (``Distribution.centre``)."""
+    return float(value.centre)
+
+
+def _centre_date(value: Any) -> date:
+    """An event's date: as written, or the centre of the window it is drawn from."""
+    return number_date(value.centre) if isinstance(value, Distribution) else value

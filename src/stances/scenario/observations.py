@@ -87,7 +87,7 @@ def describe(o: Observation) -> str:
         elif isinstance(ref, tuple) and isinstance(ref[1], date):
             what = f"{ref[0][0]} -> {ref[0][1]} on {ref[1].isoformat()}"
         else:
-            what = _expression(ref)  # type: ignore[arg-type]
+            what = _expression(ref)
         margin = f" by {o.by:g}" if o.by else ""
         when = f" from {o.period[0]} to {o.period[1]}" if o.period else " throughout"
         return f"{score} {o.kind} {what}{margin}{when}"

@@ -3,7 +3,7 @@ in this format's words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -78,7 +78,7 @@ def _pydantic_problems(doc: Doc, prefix: KeyPath, tp: Any, exc: ValidationError)
     return problems
 
 
-def message_of(err: dict[str, Any]) -> str:
+def message_of(err: Mapping[str, Any]) -> str:
     """pydantic's message, in the words of this format where they differ."""
     ctx, got = err.get("ctx") or {}, err.get("input")
     if err["type"] in ("less_than_equal", "greater_than_equal", "greater_than", "less_than"):

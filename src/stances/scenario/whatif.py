@@ -219,7 +219,7 @@ def _set_value(doc: Doc, path: KeyPath, value: Any, where: Position) -> str | No
     """Put value at path, creating the mappings on the way (placed at `where`, the set key) and
     expanding a short form on the way (`policy: reactive` -> `{kind: reactive}`); the reason
     it cannot when the way goes through a value that is not a mapping."""
-    node = doc.data
+    node: dict[Any, Any] = doc.data
     for n, part in enumerate(path[:-1], start=1):
         prefix = path[:n]
         child = node.get(part)
@@ -258,7 +258,7 @@ def _apply_file_sets(doc: Doc, child: Doc) -> list[Problem]:
         path, why = settable_path(doc, dotted)
         if path is not None:
             why = _set_value(doc, path, value, child.keys[("set", dotted)]) or ""
-        if why:
+        if why or path is None:
             problems.append(problem(child, ("set", dotted), why, key=True))
             continue
         doc.graft(path, child.subtree(("set", dotted)))
@@ -295,9 +295,9 @@ def _apply_cli_sets(doc: Doc, sets: Mapping[str, str], flags: Mapping[str, str])
         except ValueError as exc:
             problems.append(Problem(where, "", f"cannot read the value {shown(text)}: {exc}"))
             continue
-        why = _set_value(doc, path, value, where)
-        if why:
-            problems.append(Problem(where, "", why))
+        refused = _set_value(doc, path, value, where)
+        if refused:
+            problems.append(Problem(where, "", refused))
             continue
         doc.drop(path)
         doc.values[path] = where
