@@ -9,7 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from stances.errors import Problem, suggest
-from stances.scenario.document import Doc, KeyPath, problem
+from stances.scenario.document import Doc, KeyPath, problem, shown
 
 
 def _fields_at(tp: Any, loc: Iterable[str | int]) -> list[str]:
@@ -89,18 +89,18 @@ def message_of(err: dict[str, Any]) -> str:
             "greater_than": "more than",
             "less_than": "less than",
         }[err["type"]]
-        return f"must be {word} {bound}, got {got}"
+        return f"must be {word} {bound}, got {shown(got)}"
     if err["type"] in ("float_type", "int_type", "float_parsing", "int_parsing"):
         kind = "a whole number" if err["type"].startswith("int") else "a number"
-        return f"expected {kind}, got {got!r}"
+        return f"expected {kind}, got {shown(got)}"
     if err["type"] == "string_type":
-        return f"expected text, got {got!r}"
+        return f"expected text, got {shown(got)}"
     if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
-        return f"expected a mapping (key: value lines), got {got!r}"
+        return f"expected a mapping (key: value lines), got {shown(got)}"
     if err["type"] == "list_type":
-        return f"expected a list, got {got!r}"
+        return f"expected a list, got {shown(got)}"
     if err["type"] == "enum":
-        return f"expected one of {ctx.get('expected')}, got {got!r}"
+        return f"expected one of {ctx.get('expected')}, got {shown(got)}"
     return str(err["msg"]).removeprefix("Value error, ")
 
 
