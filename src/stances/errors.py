@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -45,10 +46,15 @@ class ScenarioError(Exception):
 SHOWN_LIMIT = 60
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 3
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 40, 40, 40
+
+
 def shown(value: object, limit: int = SHOWN_LIMIT) -> str:
     """A value as a message echoes it: its repr, cut to `limit` characters with '...' when longer
     (a problem is one readable line, whatever the file holds)."""
-    text = repr(value)
+    text = _SHORT.repr(value)  # bounded however large or deep the value (reprlib)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -65,8 +66,11 @@ extends: {relative}
 
 
 def write_skeleton(parent: Scenario, target: Path) -> Path:
-    """Write the skeleton (creating its folder); FileExistsError rather than overwrite a file."""
+    """Write the skeleton (creating its folder); FileExistsError rather than overwrite a file,
+    NotADirectoryError when the folder it goes in is a file."""
     text = skeleton_text(parent, target)
+    if target.parent.exists() and not target.parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(target.parent))
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:
         handle.write(text)

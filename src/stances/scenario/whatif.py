@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,23 @@ from typing import Any
 from ruamel.yaml.error import YAMLError
 
 from stances.errors import Position, Problem, ScenarioError, shown, suggest
-from stances.scenario.document import Doc, KeyPath, plain, problem, read_yaml, yaml_reader
+from stances.scenario.document import (
+    MAX_FILE_BYTES,
+    Doc,
+    KeyPath,
+    file_problem,
+    plain,
+    problem,
+    read_yaml,
+    yaml_reader,
+)
 from stances.scenario.keys import MERGED_SECTIONS, settable_path
-from stances.scenario.models import expand_shorthand
+from stances.scenario.models import SECTIONS, expand_shorthand
 
 WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
+MAX_EXTENDS = 32  # `extends:` steps from a file to the root of its chain
+MAX_CHAIN_BYTES = 4 * MAX_FILE_BYTES  # a file and all it extends, together
+MAX_LISTED = 1000  # entries of a folder looked at to suggest the file meant by `extends:`
 
 
 def _event_index(doc: Doc) -> dict[str, int]:
@@ -41,43 +55,133 @@ def resolve(
     flags: Mapping[str, str] | None = None,
 ) -> Doc:
     """Read path and every file it extends, apply the what-if keys, then command-line sets."""
-    doc = _resolve(Path(path), ())
+    doc = _resolve(Path(path))
     if cli_sets:
         _apply_cli_sets(doc, cli_sets, flags or {})
     return doc
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> Doc:
-    child = read_yaml(path)
-    parent_ref = child.data.get("extends")
-    if parent_ref is None:
-        problems = [
-            problem(child, (k,), f"'{k}:' only makes sense in a file with 'extends:'", key=True)
-            for k in WHAT_IF_KEYS[1:]
-            if k in child.data
-        ]
-        if problems:
-            raise ScenarioError(problems)
-        return child
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([problem(child, ("extends",), "expected the path of a scenario file")])
-    parent_path = path.parent / parent_ref
-    here = path.resolve()
-    if parent_path.resolve() in (*chain, here):
-        names = " -> ".join(p.name for p in (*chain, here, parent_path.resolve()))
-        raise ScenarioError([problem(child, ("extends",), f"extends makes a cycle: {names}")])
-    if not parent_path.is_file():
-        raise ScenarioError(
-            [
-                problem(
-                    child,
-                    ("extends",),
-                    f"no such file: {parent_path} (paths are relative to this file)",
+def _resolve(path: Path) -> Doc:
+    """The file at path with its chain of parents merged in (a loop, not a recursion).
+
+    The chain is read from the file up to the one that extends nothing, then merged from that
+    root down. When a file of the chain cannot be read or merged, the problems of the files
+    below it that do not depend on their parents are reported with its own."""
+    chain = [read_yaml(path)]  # chain[0] is the file asked for, chain[-1] its farthest parent
+    seen = [os.path.realpath(path)]
+    total = os.stat(path).st_size
+    while "extends" in chain[-1].data:
+        parent_path, why = _parent_of(chain[-1], seen)
+        if why is None:
+            total += os.stat(parent_path).st_size
+            if total > MAX_CHAIN_BYTES:
+                message = (
+                    f"the files of this extends chain hold more than {MAX_CHAIN_BYTES:,} bytes "
+                    "together"
                 )
-            ]
+                why = problem(chain[-1], ("extends",), message)
+        if why is not None:
+            raise ScenarioError([why, *_own_problems(chain)])
+        try:
+            chain.append(read_yaml(parent_path))
+        except ScenarioError as exc:
+            raise ScenarioError([*exc.problems, *_own_problems(chain)]) from None
+        seen.append(os.path.realpath(parent_path))
+    root = chain[-1]
+    problems = _misspelt_what_if(root)
+    if not problems:  # `extend:` and `add:`: the misspelling is the one mistake
+        problems = [
+            problem(root, (k,), f"'{k}:' only makes sense in a file with 'extends:'", key=True)
+            for k in WHAT_IF_KEYS[1:]
+            if k in root.data
+        ]
+    if problems:
+        raise ScenarioError([*problems, *_own_problems(chain[:-1])])
+    doc = root
+    for n in range(len(chain) - 2, -1, -1):
+        try:
+            doc = _merge(doc, chain[n])
+        except ScenarioError as exc:
+            raise ScenarioError([*exc.problems, *_own_problems(chain[:n])]) from None
+    return doc
+
+
+def _parent_of(child: Doc, seen: list[str]) -> tuple[Path, Problem | None]:
+    """The file child extends, or the problem with its `extends:`; seen: the real paths of the
+    chain read so far, child's last."""
+    ref = child.data["extends"]
+    if not isinstance(ref, str) or not ref:
+        return Path(), problem(child, ("extends",), "expected the path of a scenario file")
+    if len(seen) > MAX_EXTENDS:
+        message = (
+            f"more than {MAX_EXTENDS} files extend one another, from {Path(seen[0]).name} "
+            "(a what-if extends a scenario or another what-if, not a long chain)"
         )
-    parent = _resolve(parent_path, (*chain, here))
-    return _merge(parent, child)
+        return Path(), problem(child, ("extends",), message)
+    parent_path = child.files[0].parent / ref
+    real = os.path.realpath(parent_path)  # never raises, even on a loop of symbolic links
+    if real in seen:
+        names = " -> ".join(Path(p).name for p in (*seen, real))
+        return parent_path, problem(child, ("extends",), f"extends makes a cycle: {names}")
+    why = file_problem(parent_path)
+    if why == "no such file":
+        message = f"no such file: {parent_path} (paths are relative to this file)"
+        return parent_path, problem(child, ("extends",), message + _nearest_file(parent_path, ref))
+    if why is not None:
+        return parent_path, problem(child, ("extends",), f"{parent_path}: {why}")
+    return parent_path, None
+
+
+def _nearest_file(missing: Path, ref: str) -> str:
+    """' (did you mean 'article.yaml'?)' for the closest .yaml/.yml name in missing's folder
+    (the first MAX_LISTED entries of the folder; none when it cannot be listed)."""
+    try:
+        entries = itertools.islice(os.scandir(missing.parent), MAX_LISTED)
+        names = [e.name for e in entries if e.name.endswith((".yaml", ".yml"))]
+    except OSError:
+        return ""
+    hint = suggest(missing.name, names)
+    if not hint:
+        return ""
+    name = hint.removeprefix(" (did you mean '").removesuffix("'?)")
+    return f" (did you mean '{ref[: len(ref) - len(missing.name)]}{name}'?)"
+
+
+def _misspelt_what_if(doc: Doc) -> list[Problem]:
+    """Unknown top-level keys nearest to a what-if key (`extend:`, `remvoe:`)."""
+    known = (*SECTIONS, *WHAT_IF_KEYS)
+    problems = []
+    for key in doc.data:
+        hint = suggest(key, known) if key not in known else ""
+        if any(hint == f" (did you mean '{k}'?)" for k in WHAT_IF_KEYS):
+            problems.append(problem(doc, (key,), f"unknown key '{key}'{hint}", key=True))
+    return problems
+
+
+def _own_problems(chain: list[Doc]) -> list[Problem]:
+    """The problems of what-if files that do not depend on their parents (reported when a
+    parent fails): unknown top-level keys, `events:` in a what-if, what-if keys of the wrong
+    shape."""
+    problems = []
+    known = (*SECTIONS, *WHAT_IF_KEYS)
+    for child in chain:
+        for key in child.data:
+            if key not in known:
+                message = f"unknown key '{key}'" + suggest(key, known)
+                problems.append(problem(child, (key,), message, key=True))
+        if "events" in child.data:
+            problems.append(_events_in_what_if(child))
+        for key in ("remove", "replace", "add"):
+            problems += _id_list(child, key)[1]
+        for i, patch in _id_list(child, "replace")[0]:
+            if not isinstance(patch, dict) or not isinstance(patch.get("id"), str):
+                problems.append(problem(child, ("replace", i), _PATCH_SHAPE))
+    return problems
+
+
+def _events_in_what_if(child: Doc) -> Problem:
+    message = "a file that extends another adds events with 'add:' (and drops them with 'remove:')"
+    return problem(child, ("events",), message, key=True)
 
 
 def _merge(parent: Doc, child: Doc) -> Doc:
@@ -88,19 +192,13 @@ def _merge(parent: Doc, child: Doc) -> Doc:
         dict(parent.keys),
         [*child.files, *parent.files],
     )
-    problems: list[Problem] = []
+    problems: list[Problem] = _misspelt_what_if(child)
+    moves: dict[KeyPath, KeyPath | None] = {}
     for key, value in child.data.items():
         if key in WHAT_IF_KEYS:
             continue
         if key == "events":
-            problems.append(
-                problem(
-                    child,
-                    (key,),
-                    "a file that extends another adds events with 'add:' (and drops them with 'remove:')",
-                    key=True,
-                )
-            )
+            problems.append(_events_in_what_if(child))
         elif (
             key in MERGED_SECTIONS
             and isinstance(value, dict)
@@ -109,12 +207,16 @@ def _merge(parent: Doc, child: Doc) -> Doc:
             for sub, subvalue in value.items():
                 doc.data[key].pop(sub, None)  # re-inserted last: later files apply after
                 doc.data[key][sub] = subvalue
-                doc.graft((key, sub), child.subtree((key, sub)))
-                doc.keys[(key, sub)] = child.keys[(key, sub)]
+                moves[(key, sub)] = (key, sub)
         else:
             doc.data[key] = value
-            doc.graft((key,), child.subtree((key,)))
-            doc.keys[(key,)] = child.keys[(key,)]
+            moves[(key,)] = (key,)
+    doc.transplant(child, moves)
+    if any(k in child.data for k in ("remove", "replace", "add")):
+        events = doc.data.get("events")
+        if events is not None and not isinstance(events, list):
+            problems.append(problem(doc, ("events",), f"expected a list, got {shown(events)}"))
+            raise ScenarioError(problems)
     problems += _remove(doc, child)
     problems += _replace(doc, child)
     problems += _add(doc, child)
@@ -135,12 +237,12 @@ def _id_list(child: Doc, key: str) -> tuple[list[tuple[int, Any]], list[Problem]
 
 def _remove(doc: Doc, child: Doc) -> list[Problem]:
     items, problems = _id_list(child, "remove")
-    seen: set[str] = set()
+    index = _event_index(doc)
+    removed: dict[str, int] = {}
     for i, ident in items:
-        index = _event_index(doc)
         if not isinstance(ident, str):
             problems.append(problem(child, ("remove", i), "expected an event id"))
-        elif ident in seen:
+        elif ident in removed:
             problems.append(problem(child, ("remove", i), f"'{ident}' is listed twice"))
         elif ident not in index:
             problems.append(
@@ -151,35 +253,35 @@ def _remove(doc: Doc, child: Doc) -> list[Problem]:
                 )
             )
         else:
-            seen.add(ident)
-            _delete_event(doc, index[ident])
+            removed[ident] = index[ident]
+    if removed:
+        _delete_events(doc, set(removed.values()))
     return problems
 
 
-def _delete_event(doc: Doc, i: int) -> None:
+def _delete_events(doc: Doc, gone: set[int]) -> None:
+    """Delete the events at the indices gone; the later ones move up, with their positions."""
     events = doc.data["events"]
-    later = [doc.subtree(("events", j)) for j in range(i + 1, len(events))]
-    del events[i]
-    for j in range(i, len(events) + 1):
-        doc.drop(("events", j))
-    for offset, positions in enumerate(later):
-        doc.graft(("events", i + offset), positions)
-        doc.values[("events", i + offset)] = positions[0].get((), doc.position(("events",)))
+    new_index: dict[int, int | None] = {}
+    kept = 0
+    for j in range(len(events)):
+        new_index[j] = None if j in gone else kept
+        kept += j not in gone
+    doc.data["events"] = [e for j, e in enumerate(events) if j not in gone]
+    doc.renumber(("events",), new_index)
+
+
+_PATCH_SHAPE = "expected a mapping with the 'id' of an inherited event and the fields to change"
 
 
 def _replace(doc: Doc, child: Doc) -> list[Problem]:
     items, problems = _id_list(child, "replace")
+    index = _event_index(doc)
+    moves: dict[KeyPath, KeyPath | None] = {}
     for i, patch in items:
-        index = _event_index(doc)
         ident = patch.get("id") if isinstance(patch, dict) else None
         if not isinstance(ident, str):
-            problems.append(
-                problem(
-                    child,
-                    ("replace", i),
-                    "expected a mapping with the 'id' of an inherited event and the fields to change",
-                )
-            )
+            problems.append(problem(child, ("replace", i), _PATCH_SHAPE))
             continue
         if ident not in index:
             problems.append(
@@ -196,22 +298,27 @@ def _replace(doc: Doc, child: Doc) -> list[Problem]:
         for key, value in patch.items():
             if key == "id":
                 continue
+            moves.pop(("events", j, key), None)  # a later patch of the same field wins
             if value is None:
                 doc.data["events"][j].pop(key, None)
-                doc.drop(("events", j, key))
+                moves[("events", j, key)] = None
             else:
                 doc.data["events"][j][key] = value
-                doc.graft(("events", j, key), child.subtree(("replace", i, key)))
-                doc.keys[("events", j, key)] = child.keys[("replace", i, key)]
+                moves[("events", j, key)] = ("replace", i, key)
+    doc.transplant(child, moves)
     return problems
 
 
 def _add(doc: Doc, child: Doc) -> list[Problem]:
     items, problems = _id_list(child, "add")
+    if not items:
+        return problems
+    if "events" not in doc.data:  # the parent has none: the list stands where `add:` does
+        doc.values[("events",)] = child.position(("add",))
+        doc.keys[("events",)] = child.position(("add",), key=True)
     events = doc.data.setdefault("events", [])
-    for i, event in items:
-        events.append(event)
-        doc.graft(("events", len(events) - 1), child.subtree(("add", i)))
+    doc.transplant(child, {("events", len(events) + i): ("add", i) for i, _ in items})
+    events.extend(event for _, event in items)
     return problems
 
 
