@@ -331,10 +331,11 @@ def test_new_writes_a_what_if_that_runs_as_it_is(project, capsys):
     assert result.dates == child.step_dates()
 
 
-def test_new_beside_the_parent_when_given_a_bare_name(project, capsys):
+def test_new_in_the_current_folder_when_given_a_bare_name(project, capsys):
     assert main(["new", "bare", "--from", "scenarios/article.yaml"]) == 0
     capsys.readouterr()
-    path = project / "scenarios" / "bare.yaml"
+    path = project / "bare.yaml"
+    assert not (project / "scenarios" / "bare.yaml").exists()
     assert load_scenario(path).resolved["events"] == load_scenario(ARTICLE).resolved["events"]
 
 

@@ -1,20 +1,28 @@
 """The command line: a thin layer over the Python API. ``stances`` and ``python run.py`` are one.
 
-Exit codes: 0 success, 2 bad input (every problem printed as file:line:col: message).
+Exit codes: 0 success, 2 bad input (every problem printed as file:line:col: message), 130
+when interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: both end the worker processes and print
+one line. Everything printed from the input (titles, ids, paths) has its control characters
+escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stances.catalogue import named_types
-from stances.errors import ScenarioError, suggest
+from stances.cli_parser import build_parser
+from stances.errors import ScenarioError, printable, suggest
 from stances.scenario.builder import load_scenario
 from stances.scenario.keys import parse_cli_set, parse_vary
 from stances.scenario.library import ARTICLE
@@ -23,210 +31,121 @@ from stances.scenario.skeleton import write_skeleton
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
+    from stances.analysis.compare import Dyad
     from stances.result import Result
 
 COMMANDS = ("run", "check", "compare", "sweep", "validate", "events", "new", "schema")
-
-
-def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--runs",
-        type=int,
-        default=1,
-        metavar="K",
-        help="ensemble members (default 1); each draws its own uncertain values",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="processes to spread members over")
-    parser.add_argument(
-        "--batch", type=int, help="members per batch (default: about 4 batches per worker)"
-    )
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="send batches to this Dask scheduler (needs the dask extra)",
-    )
+SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 
 class InputError(Exception):
     """Bad input found by the CLI itself (not in a scenario file); exit code 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="stances",
-        description="Replay and vary scenarios of how states regard each other. "
-        "With no arguments: run scenarios/article.yaml.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; `signum` says which."""
 
-    run = sub.add_parser("run", help="run a scenario file and write a new run directory")
-    run.add_argument("file", type=Path, help="scenario file (YAML)")
-    run.add_argument(
-        "--out",
-        type=Path,
-        help="run directory to create (must not exist); default results/NAME-NNN",
-    )
-    run.add_argument("--seed", type=int, help="seed of the run (default: the file's seed)")
-    run.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value, e.g. --set parameters.memory_half_life='52 weeks' (repeatable)",
-    )
-    run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
-    _add_ensemble_options(run)
-    run.add_argument(
-        "--keep-members",
-        action="store_true",
-        help="also write every member's scores (members.parquet with pyarrow, else relations.csv)",
-    )
-    run.add_argument(
-        "--member",
-        type=int,
-        metavar="M",
-        help="run member M alone (reproduces member M of an ensemble with the same seed)",
-    )
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
-    check = sub.add_parser(
-        "check",
-        help="run a scenario and check it against its observations (writes observations.csv)",
-    )
-    check.add_argument("file", type=Path, help="scenario file with observations:")
-    check.add_argument("--out", type=Path, help="run directory to create; default results/NAME-NNN")
-    check.add_argument("--seed", type=int, help="seed of the run (default: the file's seed)")
-    check.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    check.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
-    _add_ensemble_options(check)
-    check.set_defaults(func=_check, member=None)
 
-    compare = sub.add_parser(
-        "compare", help="compare scenarios (files, or earlier run directories) side by side"
-    )
-    compare.add_argument(
-        "inputs",
-        type=Path,
-        nargs="+",
-        metavar="INPUT",
-        help="scenario files or run directories; the first is the reference",
-    )
-    compare.add_argument(
-        "--out", type=Path, help="directory to create; default results/compare-NNN"
-    )
-    compare.add_argument(
-        "--seed", type=int, help="seed for every scenario file run (default: each file's)"
-    )
-    compare.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value in every scenario file (repeatable)",
-    )
-    compare.add_argument(
-        "--dyads", help="dyads to show, e.g. 'AFG->PAK,IND<->AFG'; default: those that differ most"
-    )
-    compare.add_argument(
-        "--threshold",
-        type=float,
-        default=0.05,
-        help="difference in score at which two scenarios count as parted (default 0.05)",
-    )
-    _add_ensemble_options(compare)
+def _say(text: object = "") -> None:
+    """Print on standard output, control characters escaped (line breaks kept)."""
+    print(printable(str(text), keep="\n"))
 
-    sweep = sub.add_parser("sweep", help="run a scenario over a grid of values; one band per value")
-    sweep.add_argument("file", type=Path, help="scenario file")
-    sweep.add_argument(
-        "--vary",
-        action="append",
-        required=True,
-        metavar="KEY=V1,V2,...",
-        help="a key and its values, e.g. parameters.kappa_observer=0.1,0.2 (repeatable: a grid)",
-    )
-    sweep.add_argument("--out", type=Path, help="directory to create; default results/sweep-NNN")
-    sweep.add_argument(
-        "--seed", type=int, help="root seed (default: the file's); the same at every point"
-    )
-    sweep.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    sweep.add_argument(
-        "--dyads", help="dyads to draw, e.g. 'AFG->PAK'; default: those the values move most"
-    )
-    _add_ensemble_options(sweep)
 
-    new = sub.add_parser("new", help="write a commented what-if file that extends another")
-    new.add_argument(
-        "name", type=Path, help="name or path of the new file (.yaml added if missing)"
-    )
-    new.add_argument(
-        "--from",
-        dest="parent",
-        type=Path,
-        help="scenario to extend (default: scenarios/article.yaml here, else the project's article)",
-    )
+def _complain(text: object) -> None:
+    """Print one line on standard error, control characters escaped."""
+    print(printable(str(text)), file=sys.stderr)
 
-    schema = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
-    schema.add_argument(
-        "--out", type=Path, help="file to write (default: print to standard output)"
-    )
 
-    validate = sub.add_parser(
-        "validate", help="check scenario files; exit 0 if all are valid, 2 if not"
-    )
-    validate.add_argument("files", type=Path, nargs="+")
+def _on_signal(signum: int, frame: object) -> None:
+    # a second signal must not interrupt the clean-up the first one starts
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
 
-    events = sub.add_parser(
-        "events", help="list the named event types (CAMEO code, Goldstein weight, form)"
-    )
-    run.set_defaults(func=_run)
-    compare.set_defaults(func=_compare)
-    sweep.set_defaults(func=_sweep)
-    new.set_defaults(func=_new)
-    schema.set_defaults(func=_schema)
-    validate.set_defaults(func=_validate)
-    events.set_defaults(func=_events)
-    return parser
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread while inside; the handlers
+    before are restored after. (Signal handlers can only be set from the main thread.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {each: signal.signal(each, _on_signal) for each in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for each, handler in before.items():
+            signal.signal(each, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with _signals_interrupt():
+            return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt as exc:  # the workers have been stopped on the way here
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        print(f"stances: interrupted{by}", file=sys.stderr)
+        return 128 + int(signum)
+
+
+def _main(args: list[str]) -> int:
     if not args:
         args = ["run", str(ARTICLE)]
     elif args[0] not in COMMANDS and not args[0].startswith("-"):
-        looks_like_file = Path(args[0]).suffix in (".yaml", ".yml") or Path(args[0]).exists()
+        looks_like_file = Path(args[0]).suffix in SCENARIO_SUFFIXES or Path(args[0]).exists()
         if not looks_like_file:
-            print(
+            _complain(
                 f"stances: unknown command '{args[0]}'{suggest(args[0], COMMANDS)}; "
-                f"commands: {', '.join(COMMANDS)}",
-                file=sys.stderr,
+                f"commands: {', '.join(COMMANDS)}"
             )
             return 2
         args = ["run", *args]  # `stances scenarios/article.yaml` means `stances run ...`
-    parser = _parser()
+    parser = build_parser()
     ns = parser.parse_args(args)
-    if not hasattr(ns, "func"):
+    if ns.command is None:
         parser.print_help()
         return 2
     try:
-        return int(ns.func(ns))
+        code = int(COMMAND_FUNCTIONS[ns.command](ns))
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
     except FileExistsError as exc:  # the store never overwrites: a run directory, a file
-        print(f"stances: {exc}", file=sys.stderr)
+        _complain(f"stances: {exc}")
         return 2
     except ScenarioError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            _complain(problem)
         return 2
     except InputError as exc:
-        print(f"stances: {exc}", file=sys.stderr)
+        _complain(f"stances: {exc}")
         return 2
     except BrokenPipeError:  # the output went to `head` or similar, which stopped reading
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
     except OSError as exc:  # a path that cannot be written: under a file, no permission, ...
-        print(f"stances: cannot write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        # every output a command writes names itself (_writing); what is left is stdout
+        where = exc.filename if exc.filename is not None else "standard output"
+        _complain(f"stances: cannot write {where}: {exc.strerror or exc}")
+        if where == "standard output":
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (else the exit flush fails again)
         return 2
+
+
+@contextmanager
+def _writing(output: object) -> Iterator[None]:
+    """An OSError inside without a file name (a full disk, say) gets the output's name."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and not isinstance(exc, FileExistsError):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(output)) from exc
+        raise
 
 
 def _sets(items: list[str]) -> dict[str, str]:
@@ -240,28 +159,62 @@ def _sets(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _check_ensemble(ns: argparse.Namespace) -> None:
+    """Bounds of the ensemble options; caps --workers at the cores (with a note)."""
+    from stances.engine.ensemble import MAX_MEMBER
+
     for name in ("runs", "workers", "batch"):
         value = getattr(ns, name, None)
         if value is not None and value < 1:
             raise InputError(f"--{name} must be at least 1, got {value}")
-    if getattr(ns, "member", None) is not None and ns.member < 0:
-        raise InputError(f"--member must be 0 or more, got {ns.member}")
-    if getattr(ns, "member", None) is not None and ns.runs != 1:
+    if ns.runs > MAX_MEMBER + 1:
+        raise InputError(f"--runs must be at most 2**63, got {ns.runs}")
+    member = getattr(ns, "member", None)
+    if member is not None and not 0 <= member <= MAX_MEMBER:
+        raise InputError(f"--member must be 0 .. 2**63 - 1 ({MAX_MEMBER}), got {member}")
+    if member is not None and ns.runs != 1:
         raise InputError("--member runs one member alone; leave out --runs")
     if getattr(ns, "seed", None) is not None and ns.seed < 0:
         raise InputError(f"--seed must be 0 or more, got {ns.seed}")
+    cores = _cores()
+    if ns.workers > cores and not ns.workers_exact and not ns.dask:
+        _complain(
+            f"stances: --workers {ns.workers} capped at {cores}, the cores this process may "
+            f"use (--workers-exact starts {ns.workers})"
+        )
+        ns.workers = cores
 
 
 def _ensemble(
-    ns: argparse.Namespace, scenario: Scenario, members: int | None = None, first: int = 0
+    ns: argparse.Namespace,
+    scenario: Scenario,
+    members: int | None = None,
+    first: int = 0,
+    member_table: bool = False,
 ) -> Result:
+    """Run the members (the memory they need checked first, with the member table when it
+    will be written)."""
     from stances import api
+    from stances.engine import ensemble
 
+    members = members or ns.runs
     try:
+        if member_table:
+            need = ensemble.memory_needed(
+                scenario, members, ns.batch, ns.workers, on_dask=bool(ns.dask), member_table=True
+            )
+            ensemble.check_memory(scenario, need, members, member_table=True)
         return api.run(
             scenario,
-            members=members or ns.runs,
+            members=members,
             seed=ns.seed,
             first_member=first,
             workers=ns.workers,
@@ -269,68 +222,65 @@ def _ensemble(
             dask=ns.dask,
             progress=None,
         )
+    except ensemble.NotEnoughMemory as exc:
+        raise InputError(str(exc)) from None
     except RuntimeError as exc:  # the dask extra is missing, or its scheduler out of reach
         raise InputError(str(exc)) from None
 
 
+def _scenario_file(path: Path) -> Path:
+    """The path, unless it is a folder: then InputError naming the scenario files in it."""
+    if not path.is_dir():
+        return path
+    found = _scenario_files_in(path)
+    hint = f": did you mean one of: {', '.join(map(str, found[:8]))}" if found else ""
+    more = f" (and {len(found) - 8} more)" if len(found) > 8 else ""
+    kind = "a run directory" if (path / "manifest.json").is_file() else "a folder"
+    reads = "; `stances compare` reads run directories" if kind == "a run directory" else ""
+    raise InputError(f"expected a scenario file (.yaml); {path} is {kind}{reads}{hint}{more}")
+
+
+def _scenario_files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in SCENARIO_SUFFIXES and p.is_file())
+
+
+def _unique(dyads: list[Dyad]) -> list[Dyad]:
+    """The dyads in the order given, each once."""
+    return list(dict.fromkeys(dyads))
+
+
 def _run(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
-    scenario = load_scenario(ns.file, _sets(ns.sets))
+    scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
     from stances import api
     from stances.store import NextRunDir
     from stances.text import change_table
 
     out = ns.out or NextRunDir(Path("results"), ns.file.stem)
-    if ns.member is not None:
-        result = _ensemble(ns, scenario, members=1, first=ns.member)
-    else:
-        result = _ensemble(ns, scenario)
-    out = api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
+    alone = ns.member is not None
+    members = 1 if alone else ns.runs
+    result = _ensemble(
+        ns,
+        scenario,
+        members=members,
+        first=ns.member or 0,
+        member_table=members == 1 or ns.keep_members,
+    )
+    with _writing(out):
+        out = api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
     seed = result.manifest["seed"]
     who = (
         f"member {ns.member} of seed {seed}"
-        if ns.member is not None
+        if alone
         else (
             f"{result.members} members, root seed {seed}" if result.members > 1 else f"seed {seed}"
         )
     )
-    print(f"{scenario.title}: {len(result.dates) - 1} steps of {scenario.time.step}, {who}")
+    _say(f"{scenario.title}: {len(result.dates) - 1} steps of {scenario.time.step}, {who}")
     files = sorted(p.name for p in out.iterdir())
-    print(f"wrote {out}/  ({', '.join(files)})")
-    print()
-    print(change_table(result))
-    return 0
-
-
-def _check(ns: argparse.Namespace) -> int:
-    _check_ensemble(ns)
-    scenario = load_scenario(ns.file, _sets(ns.sets))
-    if not scenario.observations:
-        raise InputError(f"{ns.file}: no observations: to check (docs/format.md, 'Observations')")
-    from stances import api
-    from stances.analysis.observations import share_holding
-    from stances.store import NextRunDir
-
-    result = _ensemble(ns, scenario)
-    verdicts, table = api.check(result, scenario)
-
-    def write_table(path: Path) -> None:
-        table.to_csv(path, index=False, float_format="%.6f")
-
-    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
-    out = api.save(result, out, plots=not ns.no_plots, extra={"observations.csv": write_table})
-    held = sum(v.holds for v in verdicts)
-    print(
-        f"{scenario.title}: {held} of {len(verdicts)} observations hold ({share_holding(verdicts):.0%})"
-    )
-    print(f"wrote {out}/  (observations.csv and the run)")
-    for v in verdicts:
-        mark = "holds" if v.holds else "FAILS"
-        share = f", in {v.share:.0%} of members" if result.members > 1 else ""
-        unit = "days" if v.unit == "days" else ""
-        print(
-            f"  {mark:<5}  {v.observation.id:<34} margin {v.margin:+.2f}{unit}{share}  ({v.observation.label})"
-        )
+    _say(f"wrote {out}/  ({', '.join(files)})")
+    _say()
+    _say(change_table(result))
     return 0
 
 
@@ -340,7 +290,11 @@ def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Res
 
     if path.is_dir():
         if not (path / "manifest.json").is_file():
-            raise InputError(f"{path} is a directory but not a run directory (no manifest.json)")
+            found = _scenario_files_in(path)
+            hint = f"; scenario files in it: {', '.join(map(str, found[:8]))}" if found else ""
+            raise InputError(
+                f"{path} is a directory but not a run directory (no manifest.json){hint}"
+            )
         if sets or ns.seed is not None:
             raise InputError(
                 f"{path}: --set and --seed apply to scenario files, not to earlier runs"
@@ -354,17 +308,52 @@ def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Res
 
 
 def _labels(paths: list[Path]) -> list[str]:
-    labels = [p.stem if p.suffix in (".yaml", ".yml") else p.name for p in paths]
+    labels = [p.stem if p.suffix in SCENARIO_SUFFIXES else p.name for p in paths]
     return [
         f"{label}#{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)
     ]
 
 
+def _check(ns: argparse.Namespace) -> int:
+    _check_ensemble(ns)
+    scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
+    if not scenario.observations:
+        raise InputError(f"{ns.file}: no observations: to check (docs/format.md, 'Observations')")
+    from stances import api
+    from stances.analysis.observations import share_holding
+    from stances.store import NextRunDir
+
+    result = _ensemble(ns, scenario, members=ns.runs, first=0, member_table=ns.runs == 1)
+    verdicts, table = api.check(result, scenario)
+
+    def write_table(path: Path) -> None:
+        table.to_csv(path, index=False, float_format="%.6f")
+
+    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
+    with _writing(out):
+        out = api.save(result, out, plots=not ns.no_plots, extra={"observations.csv": write_table})
+    held = sum(v.holds for v in verdicts)
+    print(
+        f"{printable(scenario.title)}: {held} of {len(verdicts)} observations hold "
+        f"({share_holding(verdicts):.0%})"
+    )
+    print(f"wrote {printable(str(out))}/  (observations.csv and the run)")
+    for v in verdicts:
+        mark = "holds" if v.holds else "FAILS"
+        share = f", in {v.share:.0%} of members" if result.members > 1 else ""
+        unit = " days" if v.unit == "days" else ""
+        print(
+            f"  {mark:<5}  {v.observation.id:<34} margin {v.margin:+.2f}{unit}{share}"
+            f"  ({printable(v.observation.label)})"
+        )
+    return 0
+
+
 def _compare(ns: argparse.Namespace) -> int:
     if len(ns.inputs) < 2:
         raise InputError("compare needs at least two inputs (scenario files or run directories)")
-    if ns.threshold <= 0:
-        raise InputError(f"--threshold must be positive, got {ns.threshold}")
+    if not math.isfinite(ns.threshold) or ns.threshold <= 0:
+        raise InputError(f"--threshold must be a positive number, got {ns.threshold}")
     _check_ensemble(ns)
     sets = _sets(ns.sets)
     from stances import api
@@ -373,6 +362,10 @@ def _compare(ns: argparse.Namespace) -> int:
     from stances.store import NextRunDir
     from stances.text import final_text
 
+    try:  # before anything runs: a mistake here should not cost the runs
+        asked = _unique(parse_dyads(ns.dyads)) if ns.dyads is not None else None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     out = ns.out or NextRunDir(Path("results"), "compare")
     problems: list = []
     results = []
@@ -394,11 +387,8 @@ def _compare(ns: argparse.Namespace) -> int:
     comparison = Comparison(_labels(ns.inputs), results, f"{runs} {sets_note}".strip())
     if not comparison.actors or len(comparison.dates) < 2:
         raise InputError("the inputs share no actors or no time window; nothing to compare")
-    try:
-        dyads = parse_dyads(ns.dyads) if ns.dyads is not None else comparison.dyads_that_differ()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    if ns.dyads is not None and (bad := comparison.check_dyads(dyads)):
+    dyads = asked if asked is not None else comparison.dyads_that_differ()
+    if asked is not None and (bad := comparison.check_dyads(dyads)):
         raise InputError("; ".join(bad))
     manifest = {
         "inputs": [str(p) for p in ns.inputs],
@@ -410,23 +400,24 @@ def _compare(ns: argparse.Namespace) -> int:
         "runs": [r.manifest for r in results],
         "versions": package_versions(),
     }
-    out = api.save_comparison(comparison, dyads, ns.threshold, out, manifest)
-    print(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
-    print(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
-    print()
-    print(final_text(comparison, dyads, ns.threshold))
+    with _writing(out):
+        out = api.save_comparison(comparison, dyads, ns.threshold, out, manifest)
+    _say(f"compared {', '.join(comparison.labels)} (reference: {comparison.labels[0]})")
+    _say(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
+    _say()
+    _say(final_text(comparison, dyads, ns.threshold))
     stances = comparison.stances_that_differ()
     if stances:
         table = comparison.stance_table(stances)
-        print()
-        print(
+        _say()
+        _say(
             "Final positions on the issues that differ most (median; difference from the reference):"
         )
         for (issue, actor), rows in table.groupby(["issue", "actor"], sort=False):
             cells = "   ".join(
                 f"{r.scenario} {r.final:.2f} ({r.difference:+.2f})" for r in rows.itertuples()
             )
-            print(f"  {actor} on {issue}: {cells}")
+            _say(f"  {actor} on {issue}: {cells}")
     return 0
 
 
@@ -443,15 +434,16 @@ def _sweep(ns: argparse.Namespace) -> int:
     from stances.store import NextRunDir
     from stances.text import sweep_text
 
-    out = ns.out or NextRunDir(Path("results"), "sweep")
-    points = sweep(ns.file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc))
-    try:
-        dyads = parse_dyads(ns.dyads) if ns.dyads is not None else sweep_dyads(points)
+    file = _scenario_file(ns.file)
+    try:  # before anything runs: a mistake here should not cost the runs
+        asked = _unique(parse_dyads(ns.dyads)) if ns.dyads is not None else None
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    unknown = sorted({x for d in dyads for x in d} - set(points[0].result.actor_ids))
-    if unknown:
-        raise InputError(f"--dyads: unknown actor(s) {', '.join(unknown)}")
+    if asked is not None:
+        _check_sweep_dyads(asked, load_scenario(file, _sets(ns.sets)).actor_ids)
+    out = ns.out or NextRunDir(Path("results"), "sweep")
+    points = sweep(file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc))
+    dyads = asked if asked is not None else sweep_dyads(points)
     table = sweep_table(points, dyads)
     manifest = {
         "scenario": str(ns.file),
@@ -462,8 +454,9 @@ def _sweep(ns: argparse.Namespace) -> int:
         "dyads": [f"{a} -> {b}" for a, b in dyads],
         "versions": package_versions(),
     }
-    out = api.save_sweep(points, dyads, table, out, manifest)
-    print(
+    with _writing(out):
+        out = api.save_sweep(points, dyads, table, out, manifest)
+    _say(
         f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
     )
     shown = (
@@ -471,10 +464,25 @@ def _sweep(ns: argparse.Namespace) -> int:
         if ns.dyads is not None
         else f"the {len(dyads)} dyads the values move most; --dyads to choose"
     )
-    print(f"wrote {out}/  (sweep.csv, manifest.json, and a sweep-*.png for each of {shown})")
-    print()
-    print(sweep_text(table))
+    _say(f"wrote {out}/  (sweep.csv, manifest.json, and a sweep-*.png for each of {shown})")
+    _say()
+    _say(sweep_text(table))
     return 0
+
+
+def _check_sweep_dyads(dyads: list[Dyad], actors: Sequence[str]) -> None:
+    """InputError for an unknown actor (listing the valid ids) or an actor's view of itself."""
+    problems = []
+    for a, b in dyads:
+        problems += [
+            f"--dyads: unknown actor '{x}'{suggest(x, actors)}; the actors: {', '.join(actors)}"
+            for x in (a, b)
+            if x not in actors
+        ]
+        if a == b:
+            problems.append(f"--dyads: '{a}->{b}' is an actor's view of itself")
+    if problems:
+        raise InputError("; ".join(dict.fromkeys(problems)))
 
 
 def _new(ns: argparse.Namespace) -> int:
@@ -482,23 +490,23 @@ def _new(ns: argparse.Namespace) -> int:
     parent_path = ns.parent or (local if local.is_file() else ARTICLE)
     if not ns.name.name:
         raise InputError("give the new file a name, e.g. stances new scenarios/late-strike")
-    if ns.name.suffix not in ("", ".yaml", ".yml"):
+    if ns.name.suffix not in ("", *SCENARIO_SUFFIXES):
         raise InputError(
             f"{ns.name}: a scenario file ends in .yaml (or give the name without an ending)"
         )
-    parent = load_scenario(parent_path)
+    parent = load_scenario(_scenario_file(parent_path))
+    # from the current folder, like every other command; `extends:` is written relative to it
     target = ns.name if ns.name.suffix else ns.name.with_suffix(".yaml")
-    if target.parent == Path("."):
-        target = parent_path.parent / target  # beside the file it extends
     created = not target.parent.exists()
     try:
-        write_skeleton(parent, target)
+        with _writing(target):
+            write_skeleton(parent, target)
     except FileExistsError:
         raise InputError(f"{target} already exists; choose another name") from None
     if created:
-        print(f"created the folder {target.parent}")
-    print(f"wrote {target}: it extends {parent_path} and runs as it is; edit it, then")
-    print(f"  stances compare {parent_path} {target}")
+        _say(f"created the folder {target.parent}")
+    _say(f"wrote {target}: it extends {parent_path} and runs as it is; edit it, then")
+    _say(f"  stances compare {parent_path} {target}")
     return 0
 
 
@@ -507,33 +515,69 @@ def _schema(ns: argparse.Namespace) -> int:
     if ns.out is None:
         sys.stdout.write(text)
         return 0
-    ns.out.write_text(text, encoding="utf-8")
-    print(f"wrote {ns.out}")
+    try:
+        with _writing(ns.out), ns.out.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise InputError(
+            f"{ns.out} already exists; choose another name (nothing is overwritten)"
+        ) from None
+    _say(f"wrote {ns.out}")
     return 0
 
 
 def _validate(ns: argparse.Namespace) -> int:
     failed = False
-    for file in ns.files:
+    for file in _files_to_validate(ns.files):
+        if isinstance(file, str):  # a folder without scenario files
+            failed = True
+            _complain(file)
+            continue
         try:
             scenario = load_scenario(file)
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
-                print(problem, file=sys.stderr)
+                _complain(problem)
             continue
-        print(f"{file}: ok ({len(scenario.actors)} actors, {len(scenario.events)} events)")
+        _say(f"{file}: ok ({len(scenario.actors)} actors, {len(scenario.events)} events)")
     return 2 if failed else 0
 
 
+def _files_to_validate(paths: list[Path]) -> list[Path | str]:
+    """The files given, with every scenario file of each folder given (in name order); a
+    message (str) in place of a folder with none."""
+    out: list[Path | str] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+        elif found := _scenario_files_in(path):
+            out += found
+        else:
+            out.append(f"{path}: a folder without scenario files (.yaml); nothing to validate")
+    return out
+
+
 def _events(ns: argparse.Namespace) -> int:
-    print(f"{'name':<22} {'CAMEO':<6} {'weight':>6}  {'form':<10} description")
+    _say(f"{'name':<22} {'CAMEO':<6} {'weight':>6}  {'form':<10} description")
     for t in named_types().values():
-        print(f"{t.name:<22} {t.cameo:<6} {t.goldstein:>+6.1f}  {t.form.value:<10} {t.description}")
-    print(
+        _say(f"{t.name:<22} {t.cameo:<6} {t.goldstein:>+6.1f}  {t.form.value:<10} {t.description}")
+    _say(
         '\nAny CAMEO code works too: `cameo: "045"` (weights from Goldstein 1992, as GDELT publishes them).'
     )
     return 0
+
+
+COMMAND_FUNCTIONS = {
+    "check": _check,
+    "run": _run,
+    "compare": _compare,
+    "sweep": _sweep,
+    "new": _new,
+    "schema": _schema,
+    "validate": _validate,
+    "events": _events,
+}
 
 
 if __name__ == "__main__":

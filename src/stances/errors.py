@@ -66,3 +66,25 @@ def suggest(word: str, candidates: Iterable[str]) -> str:
         if str(word).lower() in lowered:
             match = [lowered[str(word).lower()]]
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+# Bidirectional overrides and isolates reorder what a terminal shows (Unicode TR #9).
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text safe to print on a terminal: control characters (C0, DEL, C1) and bidirectional
+    controls written as escapes (ESC as \\x1b, U+202E as \\u202e), except those in `keep`
+    (e.g. "\\n" for a block of lines)."""
+    out = []
+    for char in str(text):
+        code = ord(char)
+        if char in keep or not (code < 32 or 127 <= code < 160 or char in _BIDI_CONTROLS):
+            out.append(char)
+        elif code < 256:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)

@@ -1,0 +1,210 @@
+"""The command line's options: one subcommand each for run, compare, sweep, new, schema,
+validate and events, each with an example and a pointer to the tutorial in its --help.
+
+This module imports nothing heavy: parsing the command line must stay quick (``stances
+validate`` is run dozens of times while a what-if is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stances import __version__
+
+TUTORIAL = "docs/tutorial.md"  # in the project's folder: a first what-if in five minutes
+MEMBER_LIMIT = "2**63 - 1"  # engine.ensemble.MAX_MEMBER, written out for the help texts
+
+EXAMPLES = {
+    "check": "stances check scenarios/history-2021-2024.yaml",
+    "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
+    "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
+    "sweep": "stances sweep scenarios/article.yaml --vary parameters.kappa_target=0.3,0.5,0.7 --runs 100",
+    "new": "stances new scenarios/late-strike --from scenarios/article.yaml",
+    "schema": "stances schema --out stances.schema.json",
+    "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
+    "events": "stances events | grep -i strike",
+}
+
+
+def _epilog(command: str) -> str:
+    return f"example:\n  {EXAMPLES[command]}\n\nA first what-if in five minutes: {TUTORIAL}"
+
+
+def _subparser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=_epilog(name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="K",
+        help=f"ensemble members (default 1, at most {MEMBER_LIMIT}); each draws its own "
+        "uncertain values",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="W",
+        help="processes to spread members over (default 1); more than the cores this process "
+        "may use are capped at that number, with a note, unless --workers-exact",
+    )
+    parser.add_argument(
+        "--workers-exact",
+        action="store_true",
+        help="start --workers processes even when there are fewer cores",
+    )
+    parser.add_argument(
+        "--batch", type=int, help="members per batch (default: about 4 batches per worker)"
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="send batches to this Dask scheduler (needs the dask extra)",
+    )
+
+
+def _add_set(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=help
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; each subcommand sets `command`."""
+    parser = argparse.ArgumentParser(
+        prog="stances",
+        description="Replay and vary scenarios of how states regard each other. "
+        "With no arguments: run scenarios/article.yaml.",
+        epilog=f"`stances COMMAND --help` shows a command's options and an example; "
+        f"a first what-if in five minutes: {TUTORIAL}",
+    )
+    parser.add_argument("--version", action="version", version=f"stances {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = _subparser(sub, "run", "run a scenario file and write a new run directory")
+    run.add_argument("file", type=Path, help="scenario file (YAML)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        help="run directory to create (must not exist); default results/NAME-NNN",
+    )
+    run.add_argument("--seed", type=int, help="seed of the run, 0 or more (default: the file's)")
+    _add_set(
+        run,
+        "override a value, e.g. --set parameters.memory_half_life='52 weeks' (repeatable)",
+    )
+    run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    _add_ensemble_options(run)
+    run.add_argument(
+        "--keep-members",
+        action="store_true",
+        help="also write every member's scores (members.parquet with pyarrow, else relations.csv)",
+    )
+    run.add_argument(
+        "--member",
+        type=int,
+        metavar="M",
+        help=f"run member M (0 .. {MEMBER_LIMIT}) alone: member M of an ensemble with the "
+        "same seed",
+    )
+
+    check = _subparser(
+        sub, "check", "run a scenario and check it against its observations (observations.csv)"
+    )
+    check.add_argument("file", type=Path, help="scenario file with observations:")
+    check.add_argument("--out", type=Path, help="run directory to create; default results/NAME-NNN")
+    check.add_argument("--seed", type=int, help="seed of the run, 0 or more (default: the file's)")
+    _add_set(check, "override a value, e.g. --set parameters.entrenchment=true (repeatable)")
+    check.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    _add_ensemble_options(check)
+
+    compare = _subparser(
+        sub, "compare", "compare scenarios (files, or earlier run directories) side by side"
+    )
+    compare.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="INPUT",
+        help="scenario files or run directories; the first is the reference",
+    )
+    compare.add_argument(
+        "--out", type=Path, help="directory to create; default results/compare-NNN"
+    )
+    compare.add_argument(
+        "--seed", type=int, help="seed for every scenario file run (default: each file's)"
+    )
+    _add_set(compare, "override a value in every scenario file (repeatable)")
+    compare.add_argument(
+        "--dyads", help="dyads to show, e.g. 'AFG->PAK,IND<->AFG'; default: those that differ most"
+    )
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        help="difference in score at which two scenarios count as parted (default 0.05)",
+    )
+    _add_ensemble_options(compare)
+
+    sweep = _subparser(sub, "sweep", "run a scenario over a grid of values; one band per value")
+    sweep.add_argument("file", type=Path, help="scenario file")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="KEY=V1,V2,...",
+        help="a key and its values, e.g. parameters.kappa_observer=0.1,0.2 (repeatable: a grid)",
+    )
+    sweep.add_argument("--out", type=Path, help="directory to create; default results/sweep-NNN")
+    sweep.add_argument(
+        "--seed", type=int, help="root seed (default: the file's); the same at every point"
+    )
+    _add_set(sweep, "override a value (repeatable)")
+    sweep.add_argument(
+        "--dyads", help="dyads to draw, e.g. 'AFG->PAK'; default: those the values move most"
+    )
+    _add_ensemble_options(sweep)
+
+    new = _subparser(sub, "new", "write a commented what-if file that extends another")
+    new.add_argument(
+        "name",
+        type=Path,
+        help="name or path of the new file, from the current folder (.yaml added if missing)",
+    )
+    new.add_argument(
+        "--from",
+        dest="parent",
+        type=Path,
+        help="scenario to extend (default: scenarios/article.yaml here, else the project's article)",
+    )
+
+    schema = _subparser(sub, "schema", "write the JSON Schema of scenario files (for editors)")
+    schema.add_argument(
+        "--out",
+        type=Path,
+        help="file to create (never overwritten; default: print to standard output)",
+    )
+
+    validate = _subparser(
+        sub, "validate", "check scenario files; exit 0 if all are valid, 2 if not"
+    )
+    validate.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="scenario files, or folders (every .yaml file in them)",
+    )
+
+    _subparser(sub, "events", "list the named event types (CAMEO code, Goldstein weight, form)")
+    return parser
