@@ -33,7 +33,7 @@ from stances.timegrid import STEP_PATTERN, StepSpec, parse_step
 
 _DURATION_UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 
-# The limits of the format (docs/format.md, "Limits"). Numbers of no natural scale (interest
+# The limits of the format (docs/format.md, "Limits of values"). Numbers of no natural scale (interest
 # weights, costs, thresholds, temperatures, capabilities) are bounded by SCALE_MAX so that the
 # event log's exact totals (engine.log.fixed_total: below 2**31 in all) hold for over a million
 # members: a logged utility is at most 16 x an actor's summed weights <= 1600 in size.
