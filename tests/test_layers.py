@@ -17,7 +17,10 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 # third-party packages and the only rooms that may import them (None: no room may)
 CONFINED = {
-    "mesa": {"engine/model.py", "engine/ensemble.py"},  # ensemble: Mesa 3.3 keeps every model (mesa#3179)
+    "mesa": {
+        "engine/model.py",
+        "engine/ensemble.py",
+    },  # ensemble: Mesa 3.3 keeps every model (mesa#3179)
     "matplotlib": {"plots.py"},
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")
