@@ -160,3 +160,55 @@ def test_table_and_share_holding():
     assert list(frame["observation"]) == ["yes", "no"]
     assert list(frame["holds"]) == [True, False]
     assert share_holding(verdicts) == 0.5
+
+
+CHECKED = """\
+title: Checked
+time: {start: 2025-01-01, end: 2025-03-31, step: week}
+actors: {A: {name: A}, B: {name: B}}
+relations: {A <-> B: 0.2}
+events:
+  - {id: strike, date: 2025-01-10, type: airstrike, actor: A, target: B}
+observations:
+  falls:
+    score: B -> A
+    falls: {across: strike}
+    cite: hand
+  stays-friendly:
+    score: B -> A
+    above: 0.0
+    cite: hand
+"""
+
+
+def test_check_command_writes_observations_csv(tmp_path, capsys):
+    from stances.cli import main
+
+    path = tmp_path / "checked.yaml"
+    path.write_text(CHECKED)
+    assert main(["check", str(path), "--out", str(tmp_path / "run"), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    # an airstrike (s = -1) takes half the room left: B -> A goes from 0.2 to -0.4, so it falls
+    # and does not stay above 0
+    assert "1 of 2 observations hold" in out
+    frame = pd.read_csv(tmp_path / "run" / "observations.csv")
+    assert dict(zip(frame["observation"], frame["holds"], strict=True)) == {
+        "falls": True,
+        "stays-friendly": False,
+    }
+
+
+def test_an_observation_naming_an_unknown_actor_or_event_is_refused_where_it_stands(tmp_path):
+    from helpers import position_of, problems_of
+
+    text = CHECKED.replace("across: strike", "across: strke").replace(
+        "score: B -> A\n    above", "score: B -> C\n    above"
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    problems = problems_of(path)
+    messages = sorted(p.message for p in problems)
+    assert any("no event has id 'strke' (did you mean 'strike'?)" in m for m in messages)
+    assert any("unknown actor 'C'" in m and "actors: A, B" in m for m in messages)
+    line, _ = position_of(text, "strke")
+    assert any(p.pos.line == line for p in problems)
