@@ -29,7 +29,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stances import api, load_scenario
-from stances.cli import main
+from stances.cli import COMMAND_FUNCTIONS, main
 from stances.cli_parser import EXAMPLES, build_parser
 from stances.engine import ensemble
 from stances.engine.model import StanceModel
@@ -385,8 +385,8 @@ def test_each_help_names_the_tutorial_and_shows_an_example_that_parses(command, 
     assert "docs/tutorial.md" in out and f"example:\n  {EXAMPLES[command]}" in out
     assert (ROOT / "docs" / "tutorial.md").is_file()
     words = EXAMPLES[command].split("   (")[0].split(" | ")[0]
-    parsed = build_parser().parse_args([w.strip("'") for w in words.split()[1:]])
-    assert parsed.command == command
+    parsed = build_parser(COMMAND_FUNCTIONS).parse_args([w.strip("'") for w in words.split()[1:]])
+    assert parsed.command == command and parsed.func is COMMAND_FUNCTIONS[command]
 
 
 # --------------------------------------------------------------------------------------------

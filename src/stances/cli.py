@@ -106,13 +106,13 @@ def _main(args: list[str]) -> int:
             )
             return 2
         args = ["run", *args]  # `stances scenarios/article.yaml` means `stances run ...`
-    parser = build_parser()
+    parser = build_parser(COMMAND_FUNCTIONS)
     ns = parser.parse_args(args)
     if ns.command is None:
         parser.print_help()
         return 2
     try:
-        code = int(COMMAND_FUNCTIONS[ns.command](ns))
+        code = int(ns.func(ns))
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return code
     except FileExistsError as exc:  # the store never overwrites: a run directory, a file

@@ -8,6 +8,7 @@ validate`` is run dozens of times while a what-if is written).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from stances import __version__
@@ -79,8 +80,11 @@ def _add_set(parser: argparse.ArgumentParser, help: str) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every command; each subcommand sets `command`."""
+def build_parser(
+    functions: Mapping[str, Callable[[argparse.Namespace], int]],
+) -> argparse.ArgumentParser:
+    """The parser of every command; each subcommand sets `command`, and `func`, the function
+    of `functions` that carries it out (``set_defaults``)."""
     parser = argparse.ArgumentParser(
         prog="stances",
         description="Replay and vary scenarios of how states regard each other. "
@@ -207,4 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _subparser(sub, "events", "list the named event types (CAMEO code, Goldstein weight, form)")
+    for name, command in sub.choices.items():
+        command.set_defaults(func=functions[name])
     return parser

@@ -15,6 +15,10 @@ All rates of one event are computed from the state before the event; a score tou
 than once by the same event (an observer of a meeting of three) takes its moves in turn. The
 moves of an act depend only on its form, actor, others and N: ``plan_of`` works them out once,
 and ``changes_of`` then computes them for every member with a few whole-array operations.
+
+Longer than the project's ~600 lines: it is the one implementation of every update rule
+(events in two forms, decay, a moving baseline, noise, balance, Friedkin-Johnsen, homophily),
+kept together so that no rule has a second copy elsewhere.
 """
 
 from __future__ import annotations

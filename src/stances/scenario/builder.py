@@ -3,6 +3,10 @@
 ``Builder`` holds what the checks share (the Doc, the actor ids, the problems found, the
 uncertain values met, the scenario's own event types and issues); ``load_scenario`` is the one
 door in: read, resolve the what-if chain, build.
+
+Longer than the project's ~600 lines because every check of a scenario's cross-references
+(actors, events, types, issues, interests) lives here, one method each, beside the Builder
+they share.
 """
 
 from __future__ import annotations

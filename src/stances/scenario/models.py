@@ -2,6 +2,9 @@
 
 These models validate files (``builder``) and generate the JSON Schema (``schema``); positions
 come from the ``Doc``, not from here. Every default of the dynamics lives in ``Parameters``.
+
+Longer than the project's ~600 lines: it is the whole file format, one model per mapping,
+and the JSON Schema is generated from it, so it stays in one place.
 """
 
 from __future__ import annotations
