@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import MINIMAL
 from helpers import assert_at, only_problem, position_of, problems_of, write
 
 import stances
@@ -20,24 +21,7 @@ from stances import ScenarioError, load_scenario
 from stances.cli import main
 from stances.engine.model import StanceModel
 
-BASE = """\
-title: Base
-time: {start: 2025-01-01, end: 2025-03-31, step: week}
-seed: 1
-actors:
-  IND: {name: India}
-  PAK: {name: Pakistan}
-  AFG: {name: Afghanistan}
-relations:
-  IND -> PAK: -0.5
-  AFG -> PAK: 0.2
-events:
-  - id: first
-    date: 2025-01-10
-    type: visit
-    actor: IND
-    target: AFG
-"""
+BASE = MINIMAL.replace("title: Minimal", "title: Base")  # the shared minimal file
 
 # A parent whose CHN decides for itself (policy written in its short form): it wants Pakistan
 # and Afghanistan on good terms and can mediate.
