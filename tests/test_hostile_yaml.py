@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 from conftest import MINIMAL
-from helpers import assert_at, only_problem, plain_yaml, problems_of, write
+from helpers import assert_at, only_problem, plain_yaml, position_of, problems_of, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -500,3 +501,19 @@ def test_aliases_of_whole_values_still_work(tmp_path):
     )
     sc = load_scenario(write(tmp_path, "alias.yaml", text))
     assert sc.resolved["baseline"] == sc.resolved["relations"] == plain_yaml(MINIMAL)["relations"]
+
+
+def test_an_anchor_defined_twice_is_one_problem_not_a_warning(tmp_path, capsys):
+    # found by the fuzz test: ruamel warns (a Python warning reached the terminal)
+    text = MINIMAL.replace("  IND: {name: India}", "  IND: &a {name: India}").replace(
+        "  AFG: {name: Afghanistan}", "  AFG: &a {name: Afghanistan}"
+    )
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        problems = problems_of(path)
+    [problem] = problems
+    line, col = position_of(text, "&a", nth=1)
+    assert (problem.pos.line, problem.pos.col) == (line, col)
+    assert "'&a' is defined twice" in problem.message

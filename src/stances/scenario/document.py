@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
     CollectionStartEvent,
@@ -394,13 +395,29 @@ def _text_problem(text: str, file: str) -> Problem | None:
     )
 
 
+def _reused_anchor(exc: ReusedAnchorWarning, file: str) -> Problem:
+    """A second `&name` for an anchor already defined: a problem where it stands."""
+    text = str(exc)
+    name = re.search(r"duplicate anchor '([^']*)'", text)
+    places = re.findall(r"line (\d+), column (\d+)", text)
+    line, col = (int(places[-1][0]), int(places[-1][1])) if places else (0, 0)
+    first = f" (first on line {places[0][0]})" if len(places) > 1 else ""
+    anchor = name.group(1) if name else "?"
+    message = f"the anchor '&{anchor}' is defined twice{first}: give each anchor its own name"
+    return Problem(Position(file, line, col), "", message)
+
+
 def parse_yaml(text: str, file: str) -> Doc:
     """Read YAML text into a Doc whose positions name file; ScenarioError on bad YAML."""
     bad = _text_problem(text, file)
     if bad:
         raise ScenarioError([bad])
     try:
-        node = yaml_reader().load(io.StringIO(text))
+        with warnings.catch_warnings():  # a warning would reach the user as an extra line
+            warnings.simplefilter("error", ReusedAnchorWarning)
+            node = yaml_reader().load(io.StringIO(text))
+    except ReusedAnchorWarning as exc:
+        raise ScenarioError([_reused_anchor(exc, file)]) from None
     except _Refused as exc:
         mark = exc.problem_mark
         raise ScenarioError(
