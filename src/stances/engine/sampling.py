@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stances.distributions import Distribution
+from stances.scenario.models import Parameters
 from stances.scenario.types import ParameterValue, Scenario, ScoreValue
 
 # the range each kind of uncertain value is clipped to
@@ -23,7 +24,9 @@ PARAMETER_RANGE = {
     "baseline_half_life": (1.0, np.inf),
     "noise": (0.0, 1.0),
 }
-# the parameters every member holds a number of (the others name which form a rule takes)
+# the parameters every member holds a number of: all but those naming which form a rule takes
+RULE_FORMS = ("entrenchment", "observers")
+NUMERIC = tuple(name for name in Parameters.model_fields if name not in RULE_FORMS)
 NUMERIC = (
     "memory_half_life",
     "baseline_half_life",
