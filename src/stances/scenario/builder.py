@@ -431,9 +431,10 @@ class Builder:
                         f"{shown} is outside the time window {time.start} to {time.end}",
                     )
                 )
+            until, span_days = self._end_of(path, spec, (first, last))
             if kind is None or len(self.problems) > found:
                 continue
-            for name in ("date", "intensity"):
+            for name in ("date", "until", "intensity"):
                 value = getattr(spec, name)
                 if isinstance(value, Distribution):
                     self.uncertain.append(
@@ -454,9 +455,47 @@ class Builder:
                     note=spec.note,
                     source=self.doc.position(path),
                     stance_shifts=shifts,
+                    until=until,
+                    span_days=span_days,
                 )
             )
         return events
+
+    def _end_of(
+        self, path: KeyPath, spec: EventSpec, dates: tuple[date, date]
+    ) -> tuple[date | None, int | None]:
+        """The last day a lasting event lasts and, with `for:`, its length in whole days (at
+        least 1: its own day); (None, None) for a one-off. `until:` may lie past the time
+        window (the event then lasts to its end) but not before the event's date, whichever
+        dates a member draws."""
+        if spec.until is not None and spec.for_ is not None:
+            self.problems.append(
+                self._problem(
+                    path,
+                    "give 'until:' (its last day) or 'for:' (how long it lasts), not both (a what-if "
+                    "sets the other to null)",
+                )
+            )
+            return None, None
+        if spec.for_ is not None:
+            days = max(round(spec.for_.days), 1)
+            last_day = min(_centre_date(spec.date).toordinal() + days - 1, date.max.toordinal())
+            return date.fromordinal(last_day), days
+        if spec.until is None:
+            return None, None
+        first, last = self._date_range(spec.until)
+        if first < dates[1]:
+            if first == last and dates[0] == dates[1]:
+                why = f"{first} is before the event's date {dates[0]} (until: is its last day)"
+            else:
+                why = (
+                    f"until can be {first}, before the latest date the event can take "
+                    f"({dates[1]}): every day it can end on must be on or after every day it can "
+                    "start on"
+                )
+            self.problems.append(self._problem((*path, "until"), why))
+            return None, None
+        return _centre_date(spec.until), None
 
     def _issues(self, specs: dict[str, IssueSpec]) -> dict[str, Issue]:
         out = {}

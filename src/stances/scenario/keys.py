@@ -1,9 +1,10 @@
 """The one grammar of dotted keys, shared by ``set:`` in files, ``--set`` and ``--vary``.
 
 ``parameters.memory_half_life``, ``relations.AFG -> PAK``, ``time.end``,
-``actors.CHN.policy.cost``: the first part names a section, the rest a key inside it. Keys of
-``relations`` and ``baseline`` hold spaces and arrows, so everything after the first dot is one
-key there.
+``actors.CHN.policy.cost``, ``events.paktika-strike.until``: the first part names a section,
+the rest a key inside it. Keys of ``relations`` and ``baseline`` hold spaces and arrows, so
+everything after the first dot is one key there; ``events.ID.FIELD`` names one field of the
+event with that id (an id may hold dots, so the field is what follows the last one).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ MERGED_SECTIONS = (
     "observations",
 )
 SETTABLE_WHOLE = ("title", "description", "seed")  # set as a whole: no keys inside them
-SETTABLE = (*SETTABLE_WHOLE, *MERGED_SECTIONS)
+SETTABLE = (*SETTABLE_WHOLE, *MERGED_SECTIONS, "events")
 
 
 def settable_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
@@ -40,7 +41,23 @@ def settable_path(doc: Doc, dotted: str) -> tuple[KeyPath | None, str]:
         return None, f"say which key of '{section}' to set, e.g. '{section}.<key>'"
     if section in ("relations", "baseline"):
         return (section, rest), ""
+    if section == "events":
+        return _event_field(doc, rest)
     return (section, *rest.split(".")), ""
+
+
+def _event_field(doc: Doc, rest: str) -> tuple[KeyPath | None, str]:
+    """The key path of `events.ID.FIELD` (`rest` is 'ID.FIELD'; an id may hold dots, a field
+    does not): one field of the event with that id, which must already be in the scenario."""
+    ident, _, name = rest.rpartition(".")
+    events = doc.data.get("events")
+    ids = [e.get("id") for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+    if not ident or not name:
+        return None, "say which field of which event to set, e.g. 'events.<id>.until'"
+    if ident not in ids:
+        known = [i for i in ids if isinstance(i, str)]
+        return None, f"no event has id {shown(ident)}" + suggest(ident, known)
+    return ("events", ids.index(ident), name), ""
 
 
 def parse_cli_set(text: str) -> tuple[str, str]:

@@ -466,10 +466,27 @@ def _one_or_many(value: Any) -> Any:
 
 
 class EventSpec(_Strict):
-    """One dated event as written in a file."""
+    """One dated event as written in a file. A lasting event also has `until` (the last day
+    it lasts, on or after `date`) or `for` (how long it lasts, counting its first day): it
+    presses every step until then (docs/model.md, "Lasting events")."""
+
+    model_config = ConfigDict(
+        **_Strict.model_config, json_schema_extra={"not": {"required": ["until", "for"]}}
+    )
 
     id: EventId
     date: UncertainDate
+    until: UncertainDate | None = Field(
+        None,
+        description="The last day a lasting event lasts (on or after its date; the same day: a "
+        "one-off). Past the end of the time window it lasts to the end.",
+    )
+    for_: DurationField | None = Field(
+        None,
+        alias="for",
+        description="How long a lasting event lasts, its first day included (e.g. '26 weeks'); "
+        "instead of until.",
+    )
     type: EventTypeName | None = None
     cameo: CameoCode | None = None
     form: Form | None = None
@@ -615,7 +632,9 @@ def partial(
             default = None if info.is_required() or nullable else info.get_default()
             fields[field] = (
                 optional,
-                Field(default, description=info.description, json_schema_extra=extra),
+                Field(
+                    default, alias=info.alias, description=info.description, json_schema_extra=extra
+                ),
             )
     return create_model(name, __base__=_Strict, __doc__=doc, **fields)
 
@@ -634,7 +653,9 @@ TimePatch = partial(
     nullable=False,
 )
 
-SET_KEY = re.compile(rf"(?:{'|'.join(SETTABLE_WHOLE)})|(?:{'|'.join(MERGED_SECTIONS)})\..+")
+SET_KEY = re.compile(
+    rf"(?:{'|'.join(SETTABLE_WHOLE)})|(?:{'|'.join(MERGED_SECTIONS)})\..+|events\..+\.[^.]+"
+)
 
 
 def _file_field(name: str, tp: Any, by_entry: bool) -> Any:

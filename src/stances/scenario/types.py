@@ -4,6 +4,7 @@ except the ``Parameters`` a scenario carries)."""
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -24,7 +25,13 @@ from stances.timegrid import step_dates
 
 @dataclass(frozen=True)
 class Event:
-    """One dated event, resolved: its type, who acts on whom, how strongly, and its source."""
+    """One dated event, resolved: its type, who acts on whom, how strongly, and its source.
+
+    until: the last day a lasting event lasts (None: a one-off; equal to `date`: a one-off
+    too). span_days: with `for:`, its length in whole days, its first day included, so that
+    until = date + span_days - 1 day in every member (also when the date is drawn); None when
+    the file gives `until:` (or neither).
+    """
 
     id: str
     date: date
@@ -37,6 +44,8 @@ class Event:
     note: str | None
     source: Position
     stance_shifts: tuple[tuple[str, str, float], ...] = ()
+    until: datetime.date | None = None  # `date` is the field above here
+    span_days: int | None = None
 
     @property
     def others(self) -> tuple[str, ...]:
@@ -94,9 +103,10 @@ class ScoreValue:
 
 @dataclass(frozen=True)
 class EventValue:
-    """An uncertain 'date' or 'intensity' of the event at `index` in ``Scenario.events``."""
+    """An uncertain 'date', 'until' or 'intensity' of the event at `index` in
+    ``Scenario.events``."""
 
-    field: Literal["date", "intensity"]
+    field: Literal["date", "until", "intensity"]
     index: int
 
 

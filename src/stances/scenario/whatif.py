@@ -326,10 +326,16 @@ def _set_value(doc: Doc, path: KeyPath, value: Any, where: Position) -> str | No
     """Put value at path, creating the mappings on the way (placed at `where`, the set key) and
     expanding a short form on the way (`policy: reactive` -> `{kind: reactive}`); the reason
     it cannot when the way goes through a value that is not a mapping."""
-    node: dict[Any, Any] = doc.data
+    node: Any = doc.data
     for n, part in enumerate(path[:-1], start=1):
         prefix = path[:n]
+        if isinstance(node, list) and isinstance(part, int):  # an event, found by its id
+            node = node[part]
+            continue
         child = node.get(part)
+        if isinstance(child, list) and isinstance(path[n], int):
+            node = child
+            continue
         if child is None:
             child = node[part] = {}
             doc.values.setdefault(prefix, where)
