@@ -381,7 +381,7 @@ Q_COLUMNS = [f"q{p:02d}" for p in QUANTILES]
 SCORE_COLUMNS = ["member", "step", "date", "actor", "toward", "score"]
 SCORE_KINDS = dict(zip(SCORE_COLUMNS, ["int", "int", "date", "text", "text", "float"], strict=True))
 QUANTILE_COLUMNS = ["step", "date", "actor", "toward", *Q_COLUMNS]
-ORIGINS = ["scripted", "decided", "refused"]
+ORIGINS = ["scripted", "decided", "refused", "lasting"]
 ORDER_SLACK = 1e-6  # quantiles written to 6 decimals may be out of order by a rounding step
 
 

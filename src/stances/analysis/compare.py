@@ -239,10 +239,20 @@ class Comparison:
 
 
 def _event_keys(result: Result) -> dict[str, tuple]:
-    """Each applied event's id -> (date, who, type, intensity), to tell what differs."""
-    ev = result.events.drop_duplicates(["step", "event"])
+    """Each applied event's id -> (date, who, type, intensity, the last step a lasting event
+    pressed in or None), to tell what differs."""
+    events = result.events
+    lasting = events["origin"] == "lasting"
+    held = events[lasting].groupby("event")["step"].max().to_dict()
+    ev = events[~lasting].drop_duplicates(["step", "event"])
     return {
-        str(r["event"]): (r["date"], r["who"], r["type"], round(float(r["intensity"]), 6))
+        str(r["event"]): (
+            r["date"],
+            r["who"],
+            r["type"],
+            round(float(r["intensity"]), 6),
+            held.get(r["event"]),
+        )
         for r in ev.to_dict("records")
     }
 

@@ -126,12 +126,16 @@ class Act:
     actor: index of the acting actor (the mediator, for a mediation).
     others: index of the target (directed, symmetric) or indices of the parties.
     strength: s = intensity * goldstein / 10, per member: shape (K,) (0 = no event there).
+    hold: None for an event as it happens; for the re-press of a lasting event, the share f
+        in (0, 1) of a departure that the last step's decay left, per member (K,): each move
+        then gives back what that decay took of the move the event made (``held_rates``).
     """
 
     form: Form
     actor: int
     others: tuple[int, ...]
     strength: np.ndarray
+    hold: np.ndarray | None = None
 
     @property
     def participants(self) -> tuple[int, ...]:
@@ -254,11 +258,13 @@ class Plan:
         work: Scratch,
         rules: Rules = FIRST_RULES,
         before: np.ndarray | None = None,
+        hold: np.ndarray | None = None,
     ) -> np.ndarray:
         """The rate of every move, shape (moves, K), from the state before the act seen cell
         by cell (N, N, K), the strength per member (K,) and, for relative observers, the
         scores of the changed cells before the act (M, K). Rates are clipped to [-1, 1]
-        unless the scores are entrenched (a latent affinity takes any rate)."""
+        unless the scores are entrenched (a latent affinity takes any rate). hold: the re-press
+        of a lasting event (``Act.hold``, (K,)): the rates are then ``held_rates`` of these."""
         rates = work.take("rates", (len(self.kinds), len(strength)))
         if c.matrix.shape[1] == len(strength):
             np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
@@ -273,15 +279,18 @@ class Plan:
                 assert before is not None
                 self._weigh_observers(observers, signs, before, by_cell, strength, rules, work)
             np.multiply(observers, signs, out=observers)
-        if rules.entrenchment:
-            return rates
-        # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
-        # clip can only change anything when that bound is above 1 (or not a number)
-        largest = (
-            max(np.maximum.reduce(strength), -np.minimum.reduce(strength)) if len(strength) else 0.0
-        )
-        if not c.bound * largest <= 1.0:
-            np.clip(rates, -1.0, 1.0, out=rates)
+        if not rules.entrenchment:
+            # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
+            # clip can only change anything when that bound is above 1 (or not a number)
+            largest = (
+                max(np.maximum.reduce(strength), -np.minimum.reduce(strength))
+                if len(strength)
+                else 0.0
+            )
+            if not c.bound * largest <= 1.0:
+                np.clip(rates, -1.0, 1.0, out=rates)
+        if hold is not None:
+            held_rates(rates, hold, rules)
         return rates
 
     def _weigh_observers(
@@ -325,6 +334,26 @@ class Plan:
         for moves, cells in self.later:
             after[cells] = step(after[cells], rates[moves])
         return after
+
+
+def held_rates(rates: np.ndarray, hold: np.ndarray, rules: Rules = FIRST_RULES) -> None:
+    """The rates of a lasting event's re-press, in place, from the rates r (moves, K) the event
+    itself makes and the share f (K,) of a departure that the last step's decay left.
+
+    With entrenchment, r (1 - f): decay took (1 - f) of the affinity the move added, and this
+    gives it back exactly. With saturating moves, r (1 - f) / (1 - |r| f): a score that stood at
+    its baseline b and took the move (to b + r (1 -+ b)) decays to b + r f (1 -+ b); the move
+    of this rate brings it back to b + r (1 -+ b), whatever b (docs/model.md, "Lasting
+    events"). It lies between r (1 - f) and r, so no score leaves [-1, 1].
+    """
+    keep = np.asarray(hold, dtype=float)
+    give_back = 1.0 - keep
+    if rules.entrenchment:
+        rates *= give_back
+        return
+    room = 1.0 - np.abs(rates) * keep  # >= 1 - f > 0; where f = 1 the rate is 0 already
+    np.multiply(rates, give_back, out=rates)
+    np.divide(rates, room, out=rates, where=room > 0)
 
 
 def _add(x: np.ndarray, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -471,7 +500,8 @@ def changes_of(
         strength = np.broadcast_to(strength, (k,))
     before = _take_cells(by_cell, plan.cells, out=work.take("before", (len(plan.cells), k)))
     scores_before = rules.scores(before)
-    rates = plan.rates(by_cell, c, strength, work, rules, scores_before)
+    hold = None if act.hold is None else np.broadcast_to(np.asarray(act.hold, dtype=float), (k,))
+    rates = plan.rates(by_cell, c, strength, work, rules, scores_before, hold)
     after = plan.move(before, rates, work.take("after", before.shape), rules)
     if not rules.entrenchment:
         return Changes(plan.rows, plan.cols, before.T, after.T, after.T)

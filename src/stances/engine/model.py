@@ -1,9 +1,10 @@
 """StanceModel: the Mesa model. It holds the state, runs the step order and records history.
 
 Step order (each step of length dt days): (1) scripted events dated in the step, in file order,
-with the positions they shift; (2) actors' own decisions, in a seeded random order; (3) decay
-toward the baseline; (4) structural-balance drift and (5) homophily, when turned on; (6) noise,
-when the scenario has any; (7) one Friedkin-Johnsen step of the issue positions; (8) record.
+with the positions they shift, and the re-presses of the lasting events still lasting; (2)
+actors' own decisions, in a seeded random order; (3) decay toward the baseline; (4)
+structural-balance drift and (5) homophily, when turned on; (6) noise, when the scenario has
+any; (7) one Friedkin-Johnsen step of the issue positions; (8) record.
 The state has a leading ensemble-member axis: a single run is K = 1, and an ensemble is the same
 code with K > 1 (see ``sampling`` for member seeds).
 """
@@ -171,7 +172,8 @@ class StanceModel(mesa.Model):
         self.step_index = 0
         self.turn = 0
         self.applied: list[Applied] = []
-        self._event_steps, self._scripted = self._schedule()
+        self._lengths = step_lengths(self.dates)
+        self._event_steps, self._last_steps, self._scripted = self._schedule()
         goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
         self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
         self._earliest = self._earliest_dates()
@@ -244,15 +246,19 @@ class StanceModel(mesa.Model):
             },
         }
 
-    def _schedule(self) -> tuple[np.ndarray, list[list[int]]]:
-        """Each event's step per member, shape (E, K), and the events due in each step."""
+    def _schedule(self) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        """Each event's step per member and the step holding its last day (the window's last
+        step if it lasts past it), both (E, K), and the events due in each step: to happen,
+        or, in a later step up to that last one, to press again (a lasting event)."""
         bounds = np.array([d.toordinal() for d in self.dates])
         steps = np.searchsorted(bounds, self.draws.day, side="right")
+        last = np.minimum(np.searchsorted(bounds, self.draws.last_day, side="right"), self.n_steps)
         due: list[list[int]] = [[] for _ in range(self.n_steps + 1)]
         for e in range(len(self.spec.events)):
-            for k in np.unique(steps[e]).tolist():
+            lasting = range(int(steps[e].min()), int(last[e].max()) + 1)
+            for k in lasting if (last[e] > steps[e]).any() else np.unique(steps[e]).tolist():
                 due[k].append(e)
-        return steps, due
+        return steps, last, due
 
     def _earliest_dates(self) -> list[dt.date]:
         """The earliest date each event can take (its window's start if its date is drawn)."""
@@ -327,30 +333,40 @@ class StanceModel(mesa.Model):
         strength: np.ndarray | None = None,
         order: tuple[int, ...] = (),
         when: dt.date | None = None,
+        hold: np.ndarray | None = None,
     ) -> Applied:
         """Apply one event now, in every member or only in `members` (bool, (K,)), and log it.
 
-        strength: per member (default: the event's own strength in every member). Returns the
-        log entry (also appended to ``applied``): the cells changed and the member totals.
+        strength: per member (default: the event's own strength in every member). hold: for
+        the re-press of a lasting event, the share of a departure the last step's decay left,
+        per member (K,) (``dynamics.Act``); a re-press shifts no positions (its stance shifts
+        moved their anchors once, for good) and is logged with strength s (1 - hold). Returns
+        the log entry (also appended to ``applied``): the cells changed and the member totals.
         """
         mask = np.ones(self.members, dtype=bool) if members is None else members
         strength = np.asarray(event.strength if strength is None else strength, dtype=float)
         if strength.shape != mask.shape:  # one strength for every member
             strength = np.broadcast_to(strength, mask.shape)
+        if hold is not None:
+            hold = np.broadcast_to(np.asarray(hold, dtype=float), mask.shape)
         where, coefficients = None, self.coefficients
         if not mask.all():  # the same arithmetic, on the members where it happens only
             where = np.flatnonzero(mask)
             strength, coefficients = strength[where], coefficients.of_members(where)
+            hold = None if hold is None else hold[where]
         index = self.spec.index
         act = dynamics.Act(
             event.type.form,
             index(event.actor),
             tuple(index(o) for o in event.others),
             strength,
+            hold,
         )
         scratch = dynamics.Scratch.of_this_thread()  # of the thread running this event
         changes = dynamics.apply_act(self.state, act, coefficients, where, scratch, self.rules)
-        self._shift_positions(event, mask)
+        if hold is None:
+            self._shift_positions(event, mask)
+        pressed = act.strength if hold is None else act.strength * (1.0 - hold)
         applied = Applied(
             step=self.step_index + 1,
             event=event,
@@ -358,7 +374,7 @@ class StanceModel(mesa.Model):
             rows=changes.rows,
             cols=changes.cols,
             members=mask.copy(),
-            tally=Tally.of(changes, act.strength, None if utility is None else utility[mask]),
+            tally=Tally.of(changes, pressed, None if utility is None else utility[mask]),
             utility=utility,
             alternatives=tuple(alternatives),
             order=order,
@@ -368,19 +384,37 @@ class StanceModel(mesa.Model):
         return applied
 
     def _apply_scripted(self, k: int) -> None:
+        """The file's events of step k, in file order: each where it happens in this step, and
+        each lasting event where it happened in an earlier step and lasts into this one."""
         for e in self._scripted[k]:
             event = self.spec.events[e]
             here = self._event_steps[e] == k
-            uncertain_date = e in self._drawn_dates
-            self.apply(
-                event,
-                members=here,
-                strength=self._strengths[e],
-                order=(0, e),
+            if here.any():
                 # an event with a drawn date is logged on the first day of this step its
                 # window allows (the same whatever the batch)
-                when=max(self.dates[k - 1], self._earliest[e]) if uncertain_date else event.date,
-            )
+                drawn = e in self._drawn_dates
+                when = max(self.dates[k - 1], self._earliest[e]) if drawn else event.date
+                self.apply(
+                    event, members=here, strength=self._strengths[e], order=(0, e), when=when
+                )
+            lasting = (self._event_steps[e] < k) & (k <= self._last_steps[e])
+            if lasting.any():
+                self._press_again(k, e, lasting)
+
+    def _press_again(self, k: int, e: int, members: np.ndarray) -> None:
+        """Re-press lasting event e at the start of step k, in `members` (bool, (K,)): by what
+        the decay of step k - 1 took back of its moves (docs/model.md, "Lasting events");
+        logged with origin 'lasting' on the step's first day."""
+        kept = dynamics.decay_factor(self._lengths[k - 2], self._half_life)
+        self.apply(
+            self.spec.events[e],
+            origin="lasting",
+            members=members,
+            strength=self._strengths[e],
+            order=(0, e),
+            when=self.dates[k - 1],
+            hold=np.asarray(kept),
+        )
 
     def _add_noise(self, k: int) -> None:
         """Random moves in the members whose noise is above 0, for step k (a member without

@@ -16,7 +16,7 @@ import numpy as np
 
 from stances.distributions import Distribution
 from stances.scenario.models import Parameters
-from stances.scenario.types import ParameterValue, Scenario, ScoreValue
+from stances.scenario.types import EventValue, ParameterValue, Scenario, ScoreValue
 
 # the range each kind of uncertain value is clipped to
 PARAMETER_RANGE = {
@@ -76,6 +76,7 @@ class Draws:
 
     initial, baseline: (K, N, N) scores; parameters: name -> value per member (K,) (memory
     half-life in days); intensity: (E, K) per event; day: (E, K) event dates as ordinals;
+    last_day: (E, K) the last day each event lasts, as ordinals (its own day for a one-off);
     values: label -> (K,) every drawn value, for the record.
     """
 
@@ -84,6 +85,7 @@ class Draws:
     parameters: dict[str, np.ndarray]
     intensity: np.ndarray
     day: np.ndarray
+    last_day: np.ndarray
     values: dict[str, np.ndarray]
 
 
@@ -128,8 +130,31 @@ def draw(spec: Scenario, rngs: list[np.random.Generator]) -> Draws:
                 scores[:, i, j] = v
         elif target.field == "intensity":
             intensity[target.index] = values[u.label] = np.clip(values[u.label], 0.0, 10.0)
-        else:
+        elif target.field == "date":
             day[target.index] = values[u.label] = np.clip(np.round(values[u.label]), start, end)
+        else:  # until: its every value is on or after every date (the loader checks)
+            values[u.label] = np.round(values[u.label])
     # an unset baseline pair is the member's own initial score
     baseline = np.where(baseline_fixed[None], baseline, initial)
-    return Draws(initial, baseline, parameters, intensity, day, values)
+    return Draws(
+        initial, baseline, parameters, intensity, day, _last_days(spec, day, values), values
+    )
+
+
+def _last_days(spec: Scenario, day: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
+    """The last day each event lasts in each member, (E, K) ordinals: its date plus its
+    `for:` (its first day counted), its `until:` (as drawn, if drawn), or its date."""
+    last = day.copy()
+    drawn = {
+        u.target.index: values[u.label]
+        for u in spec.uncertain
+        if isinstance(u.target, EventValue) and u.target.field == "until"
+    }
+    for e, event in enumerate(spec.events):
+        if event.span_days is not None:
+            last[e] = day[e] + event.span_days - 1
+        elif e in drawn:
+            last[e] = drawn[e]
+        elif event.until is not None:
+            last[e] = event.until.toordinal()
+    return np.maximum(last, day)
