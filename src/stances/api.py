@@ -62,12 +62,22 @@ def run(
     return Result.from_chunks(spec, root, spec.step_dates(), chunks)
 
 
-def run_figures(result: Result) -> dict[str, Callable[[Path], None]]:
-    """The figures of a run directory: file name -> a function writing it at a path."""
+def run_figures(
+    result: Result, verdicts: list[Verdict] | None = None
+) -> dict[str, Callable[[Path], None]]:
+    """The figures of a run directory: file name -> a function writing it at a path. With
+    the verdicts of checked observations, relations.png draws each on its score's panel."""
     from stances import plots
 
+    def relations(result: Result) -> Any:
+        if not verdicts:
+            return plots.relations_figure(result)
+        from stances.analysis.observations import marks
+
+        return plots.relations_figure(result, marks(result, verdicts))
+
     figures: dict[str, Callable[[Result], Any]] = {
-        "relations.png": plots.relations_figure,
+        "relations.png": relations,
         "matrix.png": plots.matrix_figure,
     }
     if result.issues:
@@ -91,11 +101,13 @@ def save(
     plots: bool = True,
     keep_members: bool = False,
     extra: dict[str, Callable[[Path], None]] | None = None,
+    verdicts: list[Verdict] | None = None,
 ) -> Path:
     """Write a run to a new directory with its tables, manifest and (with plots) figures; all
     or nothing, and FileExistsError rather than overwrite anything (``store.save_run``).
-    extra: more files (name -> a function writing it at a path), e.g. observations.csv."""
-    figures = {**(run_figures(result) if plots else {}), **(extra or {})}
+    extra: more files (name -> a function writing it at a path), e.g. observations.csv;
+    verdicts: checked observations, drawn on relations.png."""
+    figures = {**(run_figures(result, verdicts) if plots else {}), **(extra or {})}
     return save_run(result, directory, keep_members=keep_members, figures=figures)
 
 

@@ -331,7 +331,13 @@ def _check(ns: argparse.Namespace) -> int:
 
     out = ns.out or NextRunDir(Path("results"), ns.file.stem)
     with _writing(out):
-        out = api.save(result, out, plots=not ns.no_plots, extra={"observations.csv": write_table})
+        out = api.save(
+            result,
+            out,
+            plots=not ns.no_plots,
+            extra={"observations.csv": write_table},
+            verdicts=verdicts,
+        )
     held = sum(v.holds for v in verdicts)
     print(
         f"{printable(scenario.title)}: {held} of {len(verdicts)} observations hold "

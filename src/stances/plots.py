@@ -3,6 +3,10 @@
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot), so they need no display and
 leave no global state behind. Dates go to matplotlib as dates (its units registry converts
 them); its type stubs only know numbers, hence the ``type: ignore[arg-type]`` where dates go in.
+
+Longer than the project's ~600 lines: it is the only module that may import matplotlib
+(tests/test_layers.py), so every figure, and the marks of checked observations on the relation
+plots, are drawn here.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from stances.analysis.compare import what_differs
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from stances.analysis.observations import Mark
     from stances.result import Result
 
 CONFLICT = "#b2182b"
@@ -38,29 +43,40 @@ def event_colour(goldstein: float) -> str:
 
 def event_list(result: Result) -> pd.DataFrame:
     """One row per event (an event whose date is drawn per member appears once, with the
-    range of its dates), numbered by first date: n, date, until, event, who, type, ..."""
-    columns = ["n", "date", "until", "event", "who", "type", "goldstein", "origin"]
+    range of its dates), numbered by first date: n, date, until, lasts_until, event, who,
+    type, ...; lasts_until is the step boundary up to which a lasting event held (the end of
+    the last step it pressed in, in any member; NaT for a one-off)."""
+    columns = ["n", "date", "until", "lasts_until", "event", "who", "type", "goldstein", "origin"]
     ev = result.events
     if ev.empty:
         return pd.DataFrame(columns=columns)
     ev = ev.drop_duplicates(["step", "event", "origin"]).assign(
         date=lambda d: pd.to_datetime(d["date"])
     )
+    presses = ev[ev["origin"] == "lasting"].groupby("event")["step"].max()
+    held_to = {e: pd.Timestamp(result.dates[step]) for e, step in presses.items()}
+    ev = ev[ev["origin"] != "lasting"]
     grouped = ev.groupby(["event", "origin"], sort=False)
     first = grouped.first().reset_index()
     first["until"] = grouped["date"].max().to_numpy()
+    lasts = first["event"].map(held_to).where(first["origin"] == "scripted")
+    first["lasts_until"] = pd.to_datetime(lasts)
     first = first.sort_values("date", kind="stable").reset_index(drop=True)
     first.insert(0, "n", np.arange(1, len(first) + 1))
     return first[columns]
 
 
-def pairs_to_show(result: Result, most: int = 12) -> list[tuple[str, str]]:
-    """Unordered pairs of actors, those that moved most first, at most `most` of them."""
+def pairs_to_show(
+    result: Result, most: int = 12, first: tuple[tuple[str, str], ...] = ()
+) -> list[tuple[str, str]]:
+    """Unordered pairs of actors, at most `most` of them: those of the dyads `first` (in
+    either order), then those that moved most; in the actors' order."""
     ids = result.actor_ids
     median = result.median()
     span = median.max(axis=0) - median.min(axis=0)
     pairs = list(combinations(range(len(ids)), 2))
-    pairs.sort(key=lambda p: -(span[p[0], p[1]] + span[p[1], p[0]]))
+    wanted = {tuple(sorted((ids.index(a), ids.index(b)))) for a, b in first}
+    pairs.sort(key=lambda p: (p not in wanted, -(span[p[0], p[1]] + span[p[1], p[0]])))
     chosen = sorted(pairs[:most])
     return [(ids[i], ids[j]) for i, j in chosen]
 
@@ -88,18 +104,21 @@ def _touches(result: Result, a: str, b: str) -> set[str]:
 
 
 def _levels(
-    starts: np.ndarray, widths: np.ndarray, hi: float, pad: float
+    starts: np.ndarray, widths: np.ndarray, hi: float, pad: float, spans: np.ndarray | None = None
 ) -> tuple[list[int], list[bool]]:
     """Stack labels in rows: each goes in the lowest row free at its date.
 
-    A label reads rightwards from its date, or leftwards when it would run past `hi`.
+    A label reads rightwards from its date, or leftwards when it would run past `hi`; spans:
+    where each item's own band ends (a lasting event's), kept free of other labels too.
     Returns each label's row and whether it reads leftwards.
     """
     ends: list[float] = []
     rows, leftwards = [], []
-    for x, w in zip(starts, widths, strict=True):
+    spans = starts if spans is None else spans
+    for x, w, span in zip(starts, widths, spans, strict=True):
         left = x + w > hi
         lo_edge, hi_edge = (x - w, x) if left else (x, x + w)
+        hi_edge = max(hi_edge, span)
         row = next((r for r, end in enumerate(ends) if end + pad < lo_edge), len(ends))
         if row == len(ends):
             ends.append(hi_edge)
@@ -118,6 +137,8 @@ def _event_label(r) -> str:
         text = f"{r.n} {r.who}, {r.type} ({r.origin})"
     if r.until > r.date:
         text += f", {r.date:%d %b}–{r.until:%d %b} (drawn per member)"
+    if not pd.isna(r.lasts_until):
+        text += f", held to {r.lasts_until - pd.Timedelta(days=1):%d %b %Y}"
     return text
 
 
@@ -134,15 +155,27 @@ def _event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
     width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
     per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
     widths = np.array([len(t) * per_char for t in labels])
-    rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char)
+    held = events["lasts_until"].fillna(events["date"]).to_numpy()
+    spans = np.asarray(mdates.date2num(held))
+    rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char, spans=spans)
     depth = max(rows) + 1
     ax.set_ylim(-depth - 0.3, 0.6)
     untils = np.asarray(mdates.date2num(events["until"].to_numpy()))
-    for x, until, label, row, left, g, origin in zip(
-        xs, untils, labels, rows, leftwards, events["goldstein"], events["origin"], strict=True
+    for x, until, span, label, row, left, g, origin in zip(
+        xs,
+        untils,
+        spans,
+        labels,
+        rows,
+        leftwards,
+        events["goldstein"],
+        events["origin"],
+        strict=True,
     ):
         colour = event_colour(g)
         y = -row - 0.6
+        if span > x:  # a lasting event: a band over the days it held, in its label's row
+            ax.fill_between([x, span], y - 0.42, y + 0.42, color=colour, alpha=0.14, lw=0)
         ax.plot([x, x], [0.35, y], color=colour, lw=0.6, alpha=0.7)
         if until > x:  # a date drawn per member: the range it fell in
             ax.plot([x, until], [0.35, 0.35], color=colour, lw=3, alpha=0.5, solid_capstyle="butt")
@@ -187,15 +220,21 @@ def _number_groups(events: pd.DataFrame, days: int = 6) -> list[tuple[pd.Timesta
     return out
 
 
-def relations_figure(result: Result) -> Figure:
-    """How each pair of actors regards the other over time, with the events that moved them."""
-    pairs = pairs_to_show(result)
+def relations_figure(result: Result, marks: list[Mark] | None = None) -> Figure:
+    """How each pair of actors regards the other over time, with the events that moved them
+    (a lasting event as a light band over the days it held) and, given the marks of checked
+    observations (``analysis.observations.marks``), each observation on its score's panel,
+    coloured by whether it holds, listed by number under the figure."""
+    marks = marks or []
+    pairs = pairs_to_show(result, first=tuple(m.dyad for m in marks if m.dyad is not None))
     ncols = 3 if len(pairs) > 4 else 2 if len(pairs) > 1 else 1
     nrows = -(-len(pairs) // ncols)
     n_events = len(event_list(result))
     strip_height = 0.6 + 0.16 * min(n_events, 14)
-    fig = Figure(figsize=(4.6 * ncols, 2.7 * nrows + strip_height + 1.0), layout="constrained")
-    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[2.7] * nrows + [strip_height])
+    caption_height = 0.3 + 0.13 * -(-len(marks) // 2) if marks else 0.0
+    heights = [2.7] * nrows + [strip_height] + ([caption_height] if marks else [])
+    fig = Figure(figsize=(4.6 * ncols, sum(heights) + 1.0), layout="constrained")
+    grid = fig.add_gridspec(len(heights), ncols, height_ratios=heights)
     x = list(result.dates)
     events = event_list(result)
     names = result.actors
@@ -206,9 +245,12 @@ def relations_figure(result: Result) -> Figure:
         ax.axhline(0, color="black", lw=0.6)
         touching = events[events["event"].isin(_touches(result, a, b))]
         for _, row in touching.iterrows():
-            ax.axvline(
-                row["date"], color=event_colour(row["goldstein"]), lw=0.8, alpha=0.45, ls=":"
-            )
+            colour = event_colour(row["goldstein"])
+            ax.axvline(row["date"], color=colour, lw=0.8, alpha=0.45, ls=":")
+            if not pd.isna(row["lasts_until"]):
+                ax.axvspan(
+                    row["date"], row["lasts_until"], color=colour, alpha=0.07, lw=0, zorder=0
+                )
         for when, text, colour in _number_groups(touching):
             ax.text(
                 when,  # type: ignore[arg-type]
@@ -223,7 +265,9 @@ def relations_figure(result: Result) -> Figure:
         bands = result.members > 1
         _line_with_band(ax, x, result.band(a, b), FORWARD, f"{a} → {b}", "-", bands)
         _line_with_band(ax, x, result.band(b, a), BACKWARD, f"{b} → {a}", "--", bands)
-        ax.set_ylim(-1.05, 1.05)
+        mine = [m for m in marks if m.dyad in ((a, b), (b, a))]
+        ax.set_ylim(-YLIM, YLIM)
+        _label_marks(ax, mine, [_draw_mark(ax, m) for m in mine])
         ax.set_yticks([-1, -0.5, 0, 0.5, 1])
         ax.grid(axis="y", alpha=0.25)
         ax.set_title(f"{names[a]} and {names[b]}", fontsize=10, loc="left")
@@ -247,6 +291,8 @@ def relations_figure(result: Result) -> Figure:
         "the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)",
         fontsize=8,
     )
+    if marks:
+        _mark_caption(fig.add_subplot(grid[nrows + 1, :]), marks, set(pairs))
     members = result.members
     what = "median and 50 % / 90 % bands of " + f"{members} members" if members > 1 else "one run"
     fig.suptitle(
@@ -254,6 +300,119 @@ def relations_figure(result: Result) -> Figure:
         fontsize=12,
     )
     return fig
+
+
+HOLDS = "#0072b2"  # an observation that holds; blue and vermilion stay apart for colour-blind eyes
+FAILS = "#d55e00"  # one that does not
+
+
+YLIM = 1.05  # the score panels show [-YLIM, YLIM]
+
+
+def _draw_mark(ax: Axes, mark: Mark) -> tuple[float, float, str]:
+    """One observation on its score's panel (``Mark``): a level as a dashed segment at its
+    bound with a triangle pointing to the side the score must stay on (and a ring at the
+    score it is compared with, for a score at a date), a comparison with another score as a
+    solid bar over its period near the panel's edge, a change as a dotted line at the level
+    its window starts from and an arrow at its end toward the side it must end on, the date
+    of an extreme as a bracket over its window. Returns where its label goes (x as a
+    matplotlib date number, score, and va: 'bottom', 'top' or 'center')."""
+    c = HOLDS if mark.holds else FAILS
+    up = mark.direction
+    x0, x1 = float(mdates.date2num(mark.start)), float(mdates.date2num(mark.end))
+    triangle = "^" if up > 0 else "v"
+    if mark.shape == "period":  # no level to draw: an interval bar near the edge
+        y = up * 0.9
+        ax.plot([x0, x1], [y, y], color=c, lw=1.0, marker="|", ms=6, zorder=5)
+        ax.plot([x1], [y], color=c, marker=triangle, ms=4.5, zorder=5)
+        return x0, y + up * 0.05, "bottom" if up > 0 else "top"
+    if mark.shape == "level":
+        y = mark.y0
+        ax.plot([x0, x1], [y, y], color=c, lw=1.5, ls=(0, (4, 2)), zorder=5)
+        ax.plot([x1], [y], color=c, marker=triangle, ms=4.5, zorder=5)
+        if mark.at is not None:
+            ring = y - up * mark.observation.by
+            at = float(mdates.date2num(mark.at))
+            ax.plot([at], [ring], color=c, marker="o", ms=4, mfc="white", zorder=5)
+        return x0, y + up * 0.05, "bottom" if up > 0 else "top"
+    if mark.shape == "change":
+        tip = float(np.clip(mark.y0 + up * (0.3 + mark.observation.by), -1.02, 1.02))
+        ax.plot([x0, x1], [mark.y0, mark.y0], color=c, lw=1.0, ls=":", zorder=5)
+        ax.annotate(
+            "",
+            xy=(x1, tip),
+            xytext=(x1, mark.y0),
+            arrowprops={"arrowstyle": "-|>", "color": c, "lw": 1.5, "shrinkA": 0, "shrinkB": 0},
+            zorder=5,
+        )
+        return x1, tip, "center"
+    y = up * 0.99
+    tick = -0.1 * up
+    ax.plot([x0, x0, x1, x1], [y + tick, y, y, y + tick], color=c, lw=1.5, zorder=5)
+    return x1, y + tick, "center"
+
+
+def _label_marks(ax: Axes, marks: list[Mark], labels: list[tuple[float, float, str]]) -> None:
+    """The numbers of the marks of one panel, each with a tick if it holds and a cross if it
+    does not, moved past the labels it would cover (labels within about 4 % of the window and
+    0.09 in score of each other): rightwards, or leftwards near the panel's right edge, where
+    they read leftwards too."""
+    x_lo, x_hi = (float(v) for v in ax.get_xlim())
+    wide = 0.04 * (x_hi - x_lo)
+    placed: list[tuple[float, float]] = []
+    for mark, (x, y, va) in zip(marks, labels, strict=True):
+        leftwards = x > x_hi - 1.5 * wide
+        step = -wide if leftwards else wide
+        x += 0.2 * step if va == "center" else 0.0
+        while any(abs(x - px) < wide and abs(y - py) < 0.09 for px, py in placed):
+            x += step
+        placed.append((x, y))
+        ax.text(
+            x,
+            y,
+            f"{mark.number}{'✓' if mark.holds else '✗'}",
+            ha="right" if leftwards else "left",
+            va=va,
+            fontsize=6.5,
+            fontweight="bold",
+            color=HOLDS if mark.holds else FAILS,
+            zorder=6,
+        )
+
+
+def _mark_caption(ax: Axes, marks: list[Mark], pairs: set[tuple[str, str]]) -> None:
+    """The observations by number, in two columns, with the legend of their colours."""
+    ax.set_axis_off()
+    lines = []
+    for m in marks:
+        drawn = m.dyad is not None and (m.dyad in pairs or m.dyad[::-1] in pairs)
+        why = "" if drawn else (" (a difference: not drawn)" if m.dyad is None else " (not drawn)")
+        verdict = "✓ holds" if m.holds else "✗ fails"
+        lines.append(
+            (f"{m.number:>2} {verdict}  {m.observation.id}: {m.observation.label}{why}", m)
+        )
+    half = -(-len(lines) // 2)
+    for column, part in enumerate((lines[:half], lines[half:])):
+        for row, (line, m) in enumerate(part):
+            ax.text(
+                0.5 * column,
+                1.0 - row / max(half, 1),
+                line,
+                transform=ax.transAxes,
+                fontsize=6.5,
+                va="top",
+                color=HOLDS if m.holds else FAILS,
+            )
+    held = sum(m.holds for m in marks)
+    ax.set_title(
+        f"Observations, {held} of {len(marks)} hold (blue ✓: holds, vermilion ✗: does not). On "
+        "the panels: a level is a dashed line at its bound (▲ the score must stay above it, ▼ "
+        "below; ○ the score it is compared with),\na change an arrow from the level at the start "
+        "of its window (dotted) to the side it must end on, the date of an extreme a bracket "
+        "over its window, a comparison with another score a solid bar |—| over its period at the panel's edge",
+        fontsize=7.5,
+        loc="left",
+    )
 
 
 def _heatmap(ax: Axes, matrix: np.ndarray, labels: list[str], title: str, vmax: float, cmap: str):

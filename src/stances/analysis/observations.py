@@ -153,3 +153,68 @@ def table(verdicts: list[Verdict]) -> pd.DataFrame:
 def share_holding(verdicts: list[Verdict]) -> float:
     """The share of observations that hold (NaN when there are none)."""
     return float(np.mean([v.holds for v in verdicts])) if verdicts else float("nan")
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How to draw one checked observation on the panel of its score, in data units.
+
+    number: its place among the scenario's observations (1, 2, ...); holds: its verdict.
+    dyad: the score (actor, toward) it is about; None for a difference of scores, which no
+    one panel shows. shape: 'level' (the line must stay above or below `y0` from `start` to
+    `end`; `at`: the date of the score it is compared with, if it is a score at a date),
+    'period' (compared with another score over `start` to `end`), 'change' (from (start, y0),
+    the median as of the window's first day, a rise or fall to be read against the line) or
+    'window' (the date of the lowest or highest value falls from `start` to `end`).
+    direction: +1 for above, rises and highest; -1 for below, falls and lowest.
+    """
+
+    number: int
+    observation: Observation
+    holds: bool
+    dyad: Dyad | None
+    shape: str
+    start: date
+    end: date
+    y0: float
+    direction: int
+    at: date | None = None
+
+
+def marks(result: Result, verdicts: list[Verdict]) -> list[Mark]:
+    """The marks of checked observations, numbered in their order (``Mark``); values are
+    the medians over the members, as the figures draw the scores."""
+    return [_mark(result, n, v) for n, v in enumerate(verdicts, start=1)]
+
+
+def _median_of(result: Result, dyad: Dyad, row: int) -> float:
+    """The median over the members of one score at step boundary `row`."""
+    ids = result.actor_ids
+    return float(result.median()[row, ids.index(dyad[0]), ids.index(dyad[1])])
+
+
+def _mark(result: Result, number: int, verdict: Verdict) -> Mark:
+    o, dates = verdict.observation, result.dates
+    plus, minus = o.score
+    up = 1 if o.kind in ("above", "rises", "highest") else -1
+    start, end = o.period or (dates[0], dates[-1])
+
+    def mark(shape: str, start: date, end: date, y0: float, at: date | None = None) -> Mark:
+        dyad = plus if minus is None else None
+        return Mark(number, o, verdict.holds, dyad, shape, start, end, y0, up, at)
+
+    if o.kind in ("above", "below"):
+        ref = o.reference
+        if isinstance(ref, float):
+            return mark("level", start, end, ref + up * o.by)
+        assert isinstance(ref, tuple)
+        if isinstance(ref[1], date):
+            level = _median_of(result, ref[0], as_of(dates, ref[1]))
+            return mark("level", start, end, level + up * o.by, at=ref[1])
+        return mark("period", start, end, 0.0)
+    assert o.window is not None
+    if o.kind in ("rises", "falls"):
+        first = as_of(dates, o.window[0])
+        last = after(dates, o.window[1]) if o.across else as_of(dates, o.window[1])
+        return mark("change", dates[first], dates[last], _median_of(result, plus, first))
+    return mark("window", o.window[0], o.window[1], float(up))
