@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import subprocess
 import sys
@@ -78,9 +80,9 @@ def test_events_csv_records_the_strike_effect(article_run):
     ]
     assert len(row) == 1
     # first event of the run: AFG -> PAK is still its initial -0.3; strength 1 * -10 / 10 = -1,
-    # target rate 0.5 * -1 = -0.5, so the score moves to -0.3 - 0.5 * (1 - 0.3)
+    # target rate 0.5 * -1 = -0.5 added to the latent affinity artanh(-0.3) (entrenchment)
     assert row["before"].item() == pytest.approx(-0.3, abs=1e-6)
-    assert row["after"].item() == pytest.approx(-0.3 - 0.5 * (1 - 0.3), abs=1e-6)
+    assert row["after"].item() == pytest.approx(math.tanh(math.atanh(-0.3) - 0.5), abs=1e-6)
     assert row["step"].item() == 4  # 2024-12-24 lies in 22-29 Dec, the 4th week from 1 Dec
 
 

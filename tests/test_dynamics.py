@@ -24,6 +24,7 @@ from strategies import (
 
 from stances.catalogue import Form
 from stances.engine.dynamics import (
+    FIRST_RULES,
     Act,
     Coefficients,
     Scratch,
@@ -102,7 +103,7 @@ class TestDirected:
         )
         before = R.copy()
         s = 1.0 * -10.0 / 10  # intensity 1, Goldstein -10
-        apply_act(R, act(Form.DIRECTED, a, (b,), s), DEFAULTS)
+        apply_act(R, act(Form.DIRECTED, a, (b,), s), DEFAULTS, rules=FIRST_RULES)
         expected = {
             # target's view of the actor: rate 0.5 * -1 = -0.5
             (b, a): -0.3 + (-0.5) * (1 + (-0.3)),  # = -0.65
@@ -120,7 +121,7 @@ class TestDirected:
         R = state(4, {(b, a): 0.4, (a, b): -0.2, (friend, b): 0.8, (foe, b): -1.0}, fill=-0.1)
         before = R.copy()
         s = 0.5 * 7.4 / 10  # intensity 0.5, Goldstein +7.4
-        apply_act(R, act(Form.DIRECTED, a, (b,), s), DEFAULTS)
+        apply_act(R, act(Form.DIRECTED, a, (b,), s), DEFAULTS, rules=FIRST_RULES)
         expected = {
             (b, a): 0.4 + 0.5 * s * (1 - 0.4),
             (a, b): -0.2 + 0.25 * s * (1 - (-0.2)),
@@ -131,7 +132,7 @@ class TestDirected:
 
     def test_strength_above_one_is_clipped(self):
         R = state(2, {(1, 0): 0.3, (0, 1): -0.5})
-        apply_act(R, act(Form.DIRECTED, 0, (1,), -5.0), DEFAULTS)
+        apply_act(R, act(Form.DIRECTED, 0, (1,), -5.0), DEFAULTS, rules=FIRST_RULES)
         # target rate 0.5 * -5 = -2.5, clipped to -1: the score goes to -1
         # actor rate 0.25 * -5 = -1.25, clipped to -1: the score goes to -1
         np.testing.assert_allclose(R[0], [[0.0, -1.0], [-1.0, 0.0]], atol=1e-15)
@@ -143,7 +144,7 @@ def test_symmetric_by_hand():
     R = state(3, {(a, b): 0.2, (b, a): -0.3, (o, a): 0.5, (o, b): -0.4, (a, o): 0.1, (b, o): 0.7})
     before = R.copy()
     s = -0.5
-    apply_act(R, act(Form.SYMMETRIC, a, (b,), s), DEFAULTS)
+    apply_act(R, act(Form.SYMMETRIC, a, (b,), s), DEFAULTS, rules=FIRST_RULES)
     # R[b, a]: as target of a -> b (rate 0.5 * -0.5 = -0.25), then as actor of b -> a (-0.125)
     ba = -0.3 + (-0.25) * (1 - 0.3)  # -0.475
     ba = ba + (-0.125) * (1 + ba)  # -0.540625
@@ -170,7 +171,7 @@ def test_meeting_of_three_by_hand():
     R = state(4, {**views, (o, a): 0.4, (o, p): 0.2, (o, q): 0.6, (a, o): -0.3}, fill=0.05)
     before = R.copy()
     s = 0.4
-    apply_act(R, act(Form.MEETING, a, (p, q), s), DEFAULTS)
+    apply_act(R, act(Form.MEETING, a, (p, q), s), DEFAULTS, rules=FIRST_RULES)
     # every pair of participants, both directions: rate 0.4 * 0.4 = 0.16
     expected = {cell: x + 0.16 * (1 - x) for cell, x in views.items()}
     # o judges each pair member by its view of the other; all rates are positive here, so the
@@ -202,7 +203,7 @@ def test_mediation_by_hand():
     )
     before = R.copy()
     s = 1.0 * 5.0 / 10  # mediate: Goldstein +5
-    apply_act(R, act(Form.MEDIATION, m, (p, q), s), DEFAULTS)
+    apply_act(R, act(Form.MEDIATION, m, (p, q), s), DEFAULTS, rules=FIRST_RULES)
     expected = {
         # the parties move toward each other: rate 0.4 * 0.5 = 0.2
         (p, q): -0.3 + 0.2 * (1 - (-0.3)),  # -0.04
@@ -225,10 +226,10 @@ def test_changes_of_does_not_mutate_and_matches_apply_act():
         np.fill_diagonal(R[k], 0.0)
     the_act = Act(Form.MEETING, 1, (0, 3, 4), np.array([0.3, -0.7, 0.0]))
     original = R.copy()
-    changes = changes_of(R, the_act, DEFAULTS)
+    changes = changes_of(R, the_act, DEFAULTS, rules=FIRST_RULES)
     assert np.array_equal(R, original)
     applied = R.copy()
-    returned = apply_act(applied, the_act, DEFAULTS)
+    returned = apply_act(applied, the_act, DEFAULTS, rules=FIRST_RULES)
     np.testing.assert_array_equal(applied[:, changes.rows, changes.cols], changes.after)
     np.testing.assert_array_equal(original[:, changes.rows, changes.cols], changes.before)
     np.testing.assert_array_equal(returned.after, changes.after)
@@ -259,7 +260,7 @@ def test_decay_by_hand():
 def test_scores_stay_in_range(history, c):
     R, sequence = history
     for the_act in sequence:
-        changes = apply_act(R, the_act, c)
+        changes = apply_act(R, the_act, c, rules=FIRST_RULES)
         assert np.all(R >= -1.0) and np.all(R <= 1.0), (the_act, R)
         assert np.all(np.abs(changes.after) <= 1.0)
     for m in range(R.shape[0]):
@@ -296,7 +297,7 @@ def test_zero_strength_changes_nothing(history, c):
     R, sequence = history
     original = R.copy()
     for the_act in sequence:
-        changes = apply_act(R, the_act, c)
+        changes = apply_act(R, the_act, c, rules=FIRST_RULES)
         assert np.all(changes.delta == 0.0)
     assert np.array_equal(R, original)
 
@@ -308,10 +309,10 @@ def test_members_are_independent(history, c):
     R, sequence = history
     singles = [R[m : m + 1].copy() for m in range(R.shape[0])]
     for the_act in sequence:
-        apply_act(R, the_act, c)
+        apply_act(R, the_act, c, rules=FIRST_RULES)
         for m, single in enumerate(singles):
             one = Act(the_act.form, the_act.actor, the_act.others, the_act.strength[m : m + 1])
-            apply_act(single, one, c)
+            apply_act(single, one, c, rules=FIRST_RULES)
     np.testing.assert_array_equal(R, np.concatenate(singles))
 
 
@@ -374,7 +375,7 @@ def test_the_engine_follows_the_written_rules(drawn):
     R, sequence, c = drawn
     for the_act in sequence:
         expected = rules_by_hand(R, the_act, c)
-        apply_act(R, the_act, c)
+        apply_act(R, the_act, c, rules=FIRST_RULES)
         np.testing.assert_allclose(R, expected, rtol=0, atol=1e-12)
 
 
@@ -383,9 +384,9 @@ def test_the_engine_follows_the_written_rules(drawn):
 def test_working_out_some_cells_only_gives_exactly_their_full_values(drawn, data):
     R, the_act, c = drawn
     n = R.shape[1]
-    full = changes_of(R, the_act, c)
+    full = changes_of(R, the_act, c, rules=FIRST_RULES)
     only = tuple(sorted(data.draw(st.sets(st.integers(0, n * n - 1), min_size=1))))
-    some = changes_of(R, the_act, c, only=only)
+    some = changes_of(R, the_act, c, only=only, rules=FIRST_RULES)
     wanted = [m for m, cell in enumerate((full.rows * n + full.cols).tolist()) if cell in only]
     assert (some.rows * n + some.cols).tolist() == [
         int(full.rows[m] * n + full.cols[m]) for m in wanted
@@ -405,10 +406,11 @@ def test_an_act_in_some_members_moves_them_as_alone_and_leaves_the_others(drawn,
         alone,
         Act(the_act.form, the_act.actor, the_act.others, the_act.strength[members]),
         c.of_members(members),
+        rules=FIRST_RULES,
     )
     some = R.copy()
     part = Act(the_act.form, the_act.actor, the_act.others, the_act.strength[members])
-    changes = apply_act(some, part, c.of_members(members), members=members)
+    changes = apply_act(some, part, c.of_members(members), members=members, rules=FIRST_RULES)
     np.testing.assert_array_equal(some[members], alone)
     rest = np.setdiff1d(np.arange(k), members)
     np.testing.assert_array_equal(some[rest], R[rest])
@@ -439,8 +441,8 @@ def test_scratch_reuses_its_memory_and_leaves_results_alone():
     rng = np.random.default_rng(2)
     R = rng.uniform(-1, 1, size=(4, 5, 5))
     the_act = Act(Form.MEETING, 0, (2, 3), rng.uniform(-1, 1, 4))
-    fresh = changes_of(R, the_act, DEFAULTS)
-    kept = changes_of(R, the_act, DEFAULTS, scratch=scratch)
+    fresh = changes_of(R, the_act, DEFAULTS, rules=FIRST_RULES)
+    kept = changes_of(R, the_act, DEFAULTS, scratch=scratch, rules=FIRST_RULES)
     np.testing.assert_array_equal(kept.after, fresh.after)
     np.testing.assert_array_equal(kept.before, fresh.before)
 
@@ -458,9 +460,9 @@ def test_each_thread_has_its_own_scratch():
 def test_a_member_without_a_number_for_its_strength_does_not_unclip_the_others():
     R = state(2, {(1, 0): 0.3, (0, 1): -0.5})
     R = np.concatenate([R, R])
-    apply_act(R, Act(Form.DIRECTED, 0, (1,), np.array([np.nan, 5.0])), DEFAULTS)
+    apply_act(R, Act(Form.DIRECTED, 0, (1,), np.array([np.nan, 5.0])), DEFAULTS, rules=FIRST_RULES)
     alone = state(2, {(1, 0): 0.3, (0, 1): -0.5})
-    apply_act(alone, act(Form.DIRECTED, 0, (1,), 5.0), DEFAULTS)
+    apply_act(alone, act(Form.DIRECTED, 0, (1,), 5.0), DEFAULTS, rules=FIRST_RULES)
     np.testing.assert_array_equal(R[1], alone[0])
     assert np.all(np.abs(R[1]) <= 1.0)
 
@@ -470,14 +472,14 @@ def test_an_act_with_participants_outside_the_state_is_refused(actor, others):
     form = Form.MEETING if len(others) > 1 else Form.DIRECTED
     R = np.zeros((1, 3, 3))
     with pytest.raises(ValueError, match=r"distinct actors 0\.\.2"):
-        changes_of(R, Act(form, actor, others, np.array([0.5])), DEFAULTS)
+        changes_of(R, Act(form, actor, others, np.array([0.5])), DEFAULTS, rules=FIRST_RULES)
 
 
 def test_cells_to_work_out_may_be_any_sequence():
     rng = np.random.default_rng(3)
     R = rng.uniform(-1, 1, size=(2, 4, 4))
     the_act = Act(Form.DIRECTED, 0, (1,), np.array([0.4, -0.8]))
-    as_tuple = changes_of(R, the_act, DEFAULTS, only=(4, 8))
+    as_tuple = changes_of(R, the_act, DEFAULTS, only=(4, 8), rules=FIRST_RULES)
     for only in ([4, 8], np.array([4, 8])):
-        other = changes_of(R, the_act, DEFAULTS, only=only)
+        other = changes_of(R, the_act, DEFAULTS, only=only, rules=FIRST_RULES)
         np.testing.assert_array_equal(other.after, as_tuple.after)

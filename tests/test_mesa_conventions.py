@@ -296,14 +296,15 @@ def test_a_distribution_by_keyword_draws_as_the_file_does(write_scenario):
 
 
 def test_memory_half_life_as_written_in_a_file(write_scenario):
-    # IND -> PAK starts at -0.5 with baseline 0 and no events: each weekly step keeps
-    # 2 ** (-7 / 14) of it when half of it fades in two weeks
+    # IND -> PAK starts at -0.5 with a fixed baseline 0 and no events: each weekly step keeps
+    # 2 ** (-7 / 14) of its latent affinity artanh(-0.5) when half of it fades in two weeks
     path = write_scenario(HEADER + "baseline:\n  IND -> PAK: 0.0\n")
-    model = StanceModel(path, memory_half_life="2 weeks")
+    model = StanceModel(path, memory_half_life="2 weeks", baseline_half_life=None)
     model.run()
     i, j = model.spec.index("IND"), model.spec.index("PAK")
     steps = np.arange(model.n_steps + 1)
-    np.testing.assert_allclose(model.history[:, 0, i, j], -0.5 * 0.5 ** (steps / 2), rtol=1e-12)
+    expected = np.tanh(np.arctanh(-0.5) * 0.5 ** (steps / 2))
+    np.testing.assert_allclose(model.history[:, 0, i, j], expected, rtol=1e-12)
 
 
 def test_long_memory_by_keyword_is_the_long_memory_scenario():

@@ -54,10 +54,11 @@ def test_running_turns_false_on_the_call_after_the_last_step():
 
 
 def test_step_zero_is_the_initial_state():
+    # to rounding: with entrenchment the model keeps artanh of the scores and reports tanh of it
     model = StanceModel()
-    np.testing.assert_array_equal(model.history[0, 0], model.spec.initial)
+    np.testing.assert_allclose(model.history[0, 0], model.spec.initial, rtol=0, atol=1e-15)
     model.run()
-    np.testing.assert_array_equal(model.history[0, 0], model.spec.initial)
+    np.testing.assert_allclose(model.history[0, 0], model.spec.initial, rtol=0, atol=1e-15)
     np.testing.assert_array_equal(model.history[-1], model.R)
 
 

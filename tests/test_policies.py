@@ -225,7 +225,7 @@ class PolicyContract:
         for _ in range(min(steps, model.n_steps)):
             model.step()
         ids = model.spec.actor_ids
-        R0 = model.R.copy()
+        R0, S0 = model.R.copy(), model.state.copy()  # the scores and the state they are read from
         stakes = [model.actor_at(i).stakes for i in range(len(ids))]
         for i in range(len(ids)):
             actor = model.actor_at(i)
@@ -236,7 +236,7 @@ class PolicyContract:
             utilities = actor.policy.utilities(actor)
             for c, cand in enumerate(candidates):
                 act = model.act(cand.type.form, i, cand.others, cand.type.goldstein / 10)
-                predicted = changes_of(R0, act, model.coefficients)
+                predicted = changes_of(S0, act, model.coefficients, rules=model.rules)
                 event = cand.event(actor.actor_id, ids, model.decision_date, "test")
                 applied = model.apply(event, origin="test")
                 # the changed cells hold exactly the predicted values, the others are untouched
@@ -270,7 +270,7 @@ class PolicyContract:
                     rtol=0,
                     atol=1e-12,
                 )
-                model.R[...] = R0
+                model.state[...] = S0
                 model.applied.pop()
 
     @CONTRACT
@@ -342,6 +342,11 @@ class TestReactiveThreshold(PolicyContract):
 # --------------------------------------------------------------------------------------------
 # A three-actor case worked by hand
 
+# The hand computations below use the first rules (saturating moves, plain observers, a fixed
+# baseline), whose moves are simplest to work out; test_hand_computed_choice_under_the_default_rules
+# repeats one under the default rules.
+FIRST_RULES_YAML = "parameters: {entrenchment: false, observers: plain, baseline_half_life: null}\n"
+
 THREE = """\
 title: Three
 time: {{start: 2025-01-01, end: 2025-01-07, step: week}}
@@ -353,7 +358,7 @@ actors:
 {b_extra}  C:
     name: Gamma
 {c_extra}relations:
-{relations}"""
+{relations}""" + FIRST_RULES_YAML.replace("{", "{{").replace("}", "}}")
 
 
 def test_scripted_is_the_default_and_reactive_is_the_shorthand(tmp_path):
@@ -367,14 +372,18 @@ def test_scripted_is_the_default_and_reactive_is_the_shorthand(tmp_path):
 
 def hand_case(tmp_path: Path, b_to_a: float, costs: str = "", side: str = "exact") -> StanceModel:
     """A wants B -> A = 1 (weight 1) and may phone or condemn B or C; B -> C = -1."""
+    return model_of(tmp_path, hand_case_text(b_to_a, costs, side))
+
+
+def hand_case_text(b_to_a: float, costs: str = "", side: str = "exact") -> str:
+    """The file of ``hand_case``."""
     a_extra = (
         "    interests:\n"
         f"      B -> A: {{want: 1, weight: 1, side: {side}}}\n"
         f"    policy: {{kind: reactive, repertoire: [phone_call, condemn]{costs}}}\n"
     )
     relations = f"  B -> A: {b_to_a}\n  B -> C: -1\n  C -> B: 0.4\n  A -> C: 0.3\n"
-    text = THREE.format(a_extra=a_extra, b_extra="", c_extra="", relations=relations)
-    return model_of(tmp_path, text)
+    return THREE.format(a_extra=a_extra, b_extra="", c_extra="", relations=relations)
 
 
 def test_hand_computed_choice_utility_and_alternatives(tmp_path):
@@ -416,6 +425,40 @@ def test_hand_computed_choice_follows_the_cost_of_each_type(tmp_path):
     )
     # B, observing A condemn its enemy C, warms to A at rate 0.03: -0.5 + 0.03 * 1.5 = -0.455
     assert after_of(act, model, "B", "A") == pytest.approx(-0.455, abs=1e-9)
+
+
+def test_hand_computed_choice_under_the_default_rules(tmp_path):
+    text = hand_case_text(-0.5).replace(FIRST_RULES_YAML, "")
+    model = model_of(tmp_path, text)
+    assert model.rules.entrenchment and model.rules.relative_observers
+    # entrenchment: B -> A = tanh(a), a = artanh(-0.5); an act adds its rate to a
+    a = math.atanh(-0.5)
+    now = (-0.5 - 1) ** 2
+
+    def utility(rate: float) -> float:
+        return now - (math.tanh(a + rate) - 1) ** 2 - 0.05
+
+    # phone_call -> B: rate 0.5 * 0.1; condemn -> B: 0.5 * -0.2
+    # condemn -> C: B observes, 0.15 * -0.2 * (B -> C = -1), weighted by B's concern for C,
+    #     |-1| / (|-0.5| + |-1|) = 2/3 (a hostile act is judged in full otherwise)
+    # phone_call -> C: cooperation between A and C, judged by their friendship: the mean of
+    #     A -> C = 0.3 and C -> A = 0, clipped to [0, 1], 0.15; rate 0.15 * 0.1 * -1 * 2/3 * 0.15
+    expected = {
+        "phone_call B": utility(0.05),
+        "condemn C": utility(0.03 * 2 / 3),
+        "phone_call C": utility(-0.015 * 2 / 3 * 0.15),
+        "condemn B": utility(-0.1),
+    }
+    model.step()
+    (act,) = decided(model)
+    assert (act.event.type.name, act.event.target) == ("phone_call", "B")
+    assert act.utility[0] == pytest.approx(expected["phone_call B"], abs=1e-9)
+    ranked = sorted(expected, key=expected.__getitem__, reverse=True)[1:]
+    assert [name for name, _ in act.alternatives] == ranked
+    np.testing.assert_allclose(
+        [u for _, u in act.alternatives], [expected[n] for n in ranked], atol=1e-9
+    )
+    assert after_of(act, model, "B", "A") == pytest.approx(math.tanh(a + 0.05), abs=1e-9)
 
 
 def test_same_action_is_worth_more_further_from_what_is_wanted(tmp_path):

@@ -111,7 +111,7 @@ def test_entrenched_noise_moves_the_scores_as_the_first_rule_does():
     eps = rng.standard_normal((4, 3, 3))
     sd = np.full(4, 0.1)
     first, latent = R.copy(), LATENT.state(R.copy())
-    dynamics.jitter(first, sd, eps)
+    dynamics.jitter(first, sd, eps, FIRST_RULES)
     dynamics.jitter(latent, sd, eps, LATENT)
     np.testing.assert_allclose(LATENT.scores(latent), first, atol=1e-12)
 

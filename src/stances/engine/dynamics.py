@@ -256,7 +256,7 @@ class Plan:
         c: Coefficients,
         strength: np.ndarray,
         work: Scratch,
-        rules: Rules = FIRST_RULES,
+        rules: Rules,
         before: np.ndarray | None = None,
         hold: np.ndarray | None = None,
     ) -> np.ndarray:
@@ -324,7 +324,7 @@ class Plan:
         before: np.ndarray,
         rates: np.ndarray,
         out: np.ndarray,
-        rules: Rules = FIRST_RULES,
+        rules: Rules,
     ) -> np.ndarray:
         """The state of the changed cells (M, K) after every move, from their state before,
         written to `out`: saturating moves in turn, or, with entrenchment, the sum of the
@@ -336,7 +336,7 @@ class Plan:
         return after
 
 
-def held_rates(rates: np.ndarray, hold: np.ndarray, rules: Rules = FIRST_RULES) -> None:
+def held_rates(rates: np.ndarray, hold: np.ndarray, rules: Rules) -> None:
     """The rates of a lasting event's re-press, in place, from the rates r (moves, K) the event
     itself makes and the share f (K,) of a departure that the last step's decay left.
 
@@ -478,7 +478,8 @@ def changes_of(
     c: Coefficients,
     only: tuple[int, ...] | None = None,
     scratch: Scratch | None = None,
-    rules: Rules = FIRST_RULES,
+    *,
+    rules: Rules,
 ) -> Changes:
     """What applying the act to the state S would change, without changing S.
 
@@ -519,7 +520,8 @@ def apply_act(
     c: Coefficients,
     members: np.ndarray | None = None,
     scratch: Scratch | None = None,
-    rules: Rules = FIRST_RULES,
+    *,
+    rules: Rules,
 ) -> Changes:
     """Apply the act to the state S in place and return what it changed.
 
@@ -578,7 +580,7 @@ def decay(R: np.ndarray, B: np.ndarray, factor: float | np.ndarray) -> None:
     Decay.toward(B, factor)(R)
 
 
-def jitter(S: np.ndarray, sd: np.ndarray, eps: np.ndarray, rules: Rules = FIRST_RULES) -> None:
+def jitter(S: np.ndarray, sd: np.ndarray, eps: np.ndarray, rules: Rules) -> None:
     """Random moves in place: scores R <- tanh(artanh(R) + sd * eps), eps standard normal draws
     (with entrenchment the state is artanh(R) already, so it just takes + sd * eps).
 

@@ -227,8 +227,10 @@ class StanceModel(mesa.Model):
             change(self.state)
             return
         scores = self.rules.scores(self.state)
+        before = scores.copy()
         change(scores)
-        self.state[:] = self.rules.state(scores)
+        moved = scores != before  # only these: artanh(tanh(a)) is a to rounding only
+        self.state[moved] = self.rules.state(scores[moved])
 
     def _reporters(self) -> dict[str, dict]:
         ids = self.spec.actor_ids
@@ -363,7 +365,7 @@ class StanceModel(mesa.Model):
             hold,
         )
         scratch = dynamics.Scratch.of_this_thread()  # of the thread running this event
-        changes = dynamics.apply_act(self.state, act, coefficients, where, scratch, self.rules)
+        changes = dynamics.apply_act(self.state, act, coefficients, where, scratch, rules=self.rules)
         if hold is None:
             self._shift_positions(event, mask)
         pressed = act.strength if hold is None else act.strength * (1.0 - hold)

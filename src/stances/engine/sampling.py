@@ -27,18 +27,6 @@ PARAMETER_RANGE = {
 # the parameters every member holds a number of: all but those naming which form a rule takes
 RULE_FORMS = ("entrenchment", "observers")
 NUMERIC = tuple(name for name in Parameters.model_fields if name not in RULE_FORMS)
-NUMERIC = (
-    "memory_half_life",
-    "baseline_half_life",
-    "kappa_target",
-    "kappa_actor",
-    "kappa_observer",
-    "kappa_parties",
-    "kappa_credit",
-    "balance_rate",
-    "homophily",
-    "noise",
-)
 
 
 def _number(value: object) -> float:

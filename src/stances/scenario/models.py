@@ -420,19 +420,19 @@ class Parameters(_Strict):
         "agree and toward enmity where they differ (rate homophily * (1 - 2 * mean gap)); 0 = off.",
     )
     entrenchment: Annotated[bool, Field(strict=True)] = Field(
-        False,
+        True,
         description="true: each score is the bounded image tanh(a) of a latent affinity a that "
         "events move by adding their rate and memory decays, so extremes are sticky both ways; "
         "false: a move takes a share of the room left to -1 or +1 on the score itself.",
     )
     observers: Literal["plain", "relative"] = Field(
-        "plain",
+        "relative",
         description="relative: a third party weighs an act by the share of its concern that lies "
         "with the one acted on, and judges cooperation only by the friendship it expresses; "
         "plain: by its view of the one acted on alone.",
     )
     baseline_half_life: UncertainDuration | None = Field(
-        None,
+        parse_duration("104 weeks"),
         description="Time for half of any lasting departure from the baseline to become the new "
         "baseline (a slow second memory); null: the baseline never moves.",
     )
