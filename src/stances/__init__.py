@@ -5,6 +5,8 @@ sc = stances.load_scenario("scenarios/article.yaml")
 res = stances.run(sc, seed=7)
 res.relations      # member, step, date, actor, toward, score
 stances.save(res, "results/article")
+cal = stances.calibrate("benchmarks/article-calibrate.yaml", members=20000)
+cal.posterior_table()  # each uncertain value: prior and posterior quantiles
 
 The names below are loaded when first used, so that ``import stances`` (and reading or
 validating scenario files) does not load Mesa, pandas or matplotlib.
@@ -21,7 +23,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    from stances.api import load, run, save
+    from stances.api import calibrate, load, run, save
     from stances.engine.model import StanceModel
     from stances.result import Result
 
@@ -32,6 +34,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 _LAZY = {
     "run": "stances.api",
+    "calibrate": "stances.api",
     "save": "stances.api",
     "load": "stances.api",
     "StanceModel": "stances.engine.model",
@@ -44,6 +47,7 @@ __all__ = [
     "ScenarioError",
     "StanceModel",
     "__version__",
+    "calibrate",
     "load",
     "load_scenario",
     "run",

@@ -1,6 +1,7 @@
 """The Python entry points: run a scenario, save and load run directories, write comparison and
-sweep directories. They tie the rooms together (scenario -> engine -> Result -> store, analysis
-and plots); the command line is a thin layer over them.
+sweep directories, calibrate a scenario on its observations. They tie the rooms together
+(scenario -> engine -> Result -> store, analysis and plots); the command line is a thin layer
+over them.
 
 Mesa and matplotlib are imported where they are first needed, so that reading and validating
 scenarios stays quick.
@@ -23,6 +24,7 @@ from stances.scenario.types import Scenario
 from stances.store import NextRunDir, load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
+    from stances.analysis.calibrate import Calibration
     from stances.analysis.observations import Verdict
     from stances.engine.model import StanceModel
 
@@ -181,3 +183,109 @@ def check(result: Result, scenario: Scenario) -> tuple[list[Verdict], pd.DataFra
 
     verdicts = check_all(result, scenario.observations)
     return verdicts, table(verdicts)
+
+
+def calibrate(
+    scenario: Scenario | str | Path | None = None,
+    members: int = 2000,
+    seed: int | None = None,
+    tolerance: float = 0.05,
+    *,
+    tolerance_days: float | None = None,
+    workers: int = 1,
+    batch: int | None = None,
+    dask: str | None = None,
+    progress: bool | None = False,
+) -> Calibration:
+    """Calibrate a scenario (default: the article): its uncertain values are the priors, its
+    observations what the members are weighted by (``analysis.calibrate``).
+
+    Runs `members` members (seed, workers, batch, dask, progress as for ``run``), then weighs
+    each by the product over the observations of Phi(margin / tolerance): tolerance in score
+    units (default 0.05), tolerance_days for the dates of extremes (default one step). Returns
+    the Calibration: posterior_table(), weights_table(), band_table(), ess, warnings (also
+    issued as Python warnings, CalibrationWarning). CalibrationError (a ScenarioError) when the
+    scenario has no uncertain values or no observations (checked before anything runs), or
+    when every weight underflows.
+    """
+    import warnings
+
+    from stances.analysis.calibrate import CalibrationError, problems_with
+    from stances.analysis.calibrate import calibrate as weigh
+
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    problems = problems_with(spec)
+    if problems:
+        raise CalibrationError(problems)
+    result = run(
+        spec,
+        seed=seed,
+        members=members,
+        workers=workers,
+        batch=batch,
+        dask=dask,
+        progress=progress,
+    )
+    calibration = weigh(result, spec, tolerance, tolerance_days)
+    for text in calibration.warnings:
+        warnings.warn(text, CalibrationWarning, stacklevel=2)
+    return calibration
+
+
+class CalibrationWarning(UserWarning):
+    """A calibration that rests on few members (a small effective sample size)."""
+
+
+def save_calibration(
+    calibration: Calibration,
+    out: Path | NextRunDir,
+    *,
+    form: str = "median",
+    sets: dict[str, Any] | None = None,
+    manifest: dict | None = None,
+    plots: bool = True,
+) -> Path:
+    """A new directory with posterior.csv, weights.csv, bands.csv, observations.csv,
+    calibrated.yaml (a what-if extending the calibrated file: form 'median' or 'distribution',
+    with the overrides `sets`), manifest.json and, with plots, posterior.png and bands.png."""
+    from stances.analysis.calibrated_file import calibrated_text
+
+    spec = calibration.scenario
+
+    def write(scratch: Path) -> None:
+        tables = {
+            "posterior.csv": calibration.posterior_table(),
+            "weights.csv": calibration.weights_table(),
+            "observations.csv": calibration.observation_table(),
+        }
+        for name, table in tables.items():
+            table.to_csv(scratch / name, index=False, float_format="%.10g")
+        calibration.band_table().to_csv(scratch / "bands.csv", index=False, float_format="%.6f")
+        text = calibrated_text(calibration, spec.path, scratch, form, sets)
+        (scratch / "calibrated.yaml").write_text(text, encoding="utf-8")
+        if plots:
+            from stances import plots as figures
+
+            figures.posterior_figure(calibration).savefig(scratch / "posterior.png", dpi=150)
+            dyads = calibration.observed_dyads()[:12]
+            figures.calibration_bands_figure(calibration, dyads).savefig(
+                scratch / "bands.png", dpi=150
+            )
+        write_manifest(
+            scratch,
+            {
+                **(manifest or {}),
+                "scenario": str(spec.path),
+                "members": calibration.members,
+                "seed": calibration.result.manifest.get("seed"),
+                "tolerance": calibration.tolerance,
+                "tolerance_days": calibration.tolerance_days,
+                "effective_sample_size": calibration.ess,
+                "calibrated_as": form,
+                "sets": sets or {},
+                "warnings": calibration.warnings,
+                "run": calibration.result.manifest,
+            },
+        )
+
+    return write_new_directory(out, write)

@@ -1,5 +1,5 @@
-"""The command line's options: one subcommand each for run, compare, sweep, new, schema,
-validate and events, each with an example and a pointer to the tutorial in its --help.
+"""The command line's options: one subcommand each for run, check, calibrate, compare, sweep,
+new, schema, validate and events, each with an example and a pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
 validate`` is run dozens of times while a what-if is written).
@@ -18,6 +18,7 @@ MEMBER_LIMIT = "2**63 - 1"  # engine.ensemble.MAX_MEMBER, written out for the he
 
 EXAMPLES = {
     "check": "stances check scenarios/history-2021-2024.yaml",
+    "calibrate": "stances calibrate benchmarks/article-calibrate.yaml --runs 20000 --as distribution",
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
     "sweep": "stances sweep scenarios/article.yaml --vary parameters.kappa_target=0.3,0.5,0.7 --runs 100",
@@ -42,13 +43,13 @@ def _subparser(sub: argparse._SubParsersAction, name: str, help: str) -> argpars
     )
 
 
-def _add_ensemble_options(parser: argparse.ArgumentParser) -> None:
+def _add_ensemble_options(parser: argparse.ArgumentParser, runs: int = 1) -> None:
     parser.add_argument(
         "--runs",
         type=int,
-        default=1,
+        default=runs,
         metavar="K",
-        help=f"ensemble members (default 1, at most {MEMBER_LIMIT}); each draws its own "
+        help=f"ensemble members (default {runs}, at most {MEMBER_LIMIT}); each draws its own "
         "uncertain values",
     )
     parser.add_argument(
@@ -131,6 +132,51 @@ def build_parser(
     _add_set(check, "override a value, e.g. --set parameters.entrenchment=true (repeatable)")
     check.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
     _add_ensemble_options(check)
+
+    calibrate = _subparser(
+        sub,
+        "calibrate",
+        "weigh an ensemble by the file's observations: the posterior of each uncertain value "
+        "and a calibrated scenario file (calibrated.yaml)",
+    )
+    calibrate.add_argument(
+        "file", type=Path, help="scenario file with uncertain values (the priors) and observations:"
+    )
+    calibrate.add_argument(
+        "--out", type=Path, help="directory to create; default results/NAME-calibration-NNN"
+    )
+    calibrate.add_argument(
+        "--seed", type=int, help="root seed of the ensemble, 0 or more (default: the file's)"
+    )
+    calibrate.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.05,
+        metavar="T",
+        help="how far (in score units) an observation may be missed: a member's weight is the "
+        "product of Phi(margin / T) over the observations (default 0.05)",
+    )
+    calibrate.add_argument(
+        "--tolerance-days",
+        type=float,
+        metavar="D",
+        help="the same for the date of an extreme, in days (default: one step)",
+    )
+    calibrate.add_argument(
+        "--as",
+        dest="form",
+        choices=("median", "distribution"),
+        default="median",
+        help="calibrated.yaml sets each value to its posterior median (default), or to a "
+        "distribution fitted to its posterior (normal: mean and sd; a date: uniform over 5-95 %%)",
+    )
+    _add_set(
+        calibrate,
+        "override a value, e.g. a prior: --set parameters.kappa_target='{uniform: [0.2, 0.8]}' "
+        "(repeatable; calibrated.yaml carries it)",
+    )
+    calibrate.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    _add_ensemble_options(calibrate, runs=2000)
 
     compare = _subparser(
         sub, "compare", "compare scenarios (files, or earlier run directories) side by side"

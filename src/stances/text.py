@@ -1,12 +1,17 @@
 """Summaries printed on the terminal: the largest changes of a run, the final scores of a
-comparison, the final medians of a sweep. Plain text, one table each."""
+comparison, the final medians of a sweep, a calibration's posterior. Plain text, one table each."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from stances.analysis.compare import Comparison, Dyad
 from stances.result import Result
+
+if TYPE_CHECKING:
+    from stances.analysis.calibrate import Calibration
 
 
 def change_table(result: Result, rows: int = 8) -> str:
@@ -80,4 +85,36 @@ def sweep_text(table: pd.DataFrame) -> str:
             lines.append(
                 f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
             )
+    return "\n".join(lines)
+
+
+def calibration_text(calibration: Calibration) -> str:
+    """Each uncertain value's prior and posterior 90 % intervals and posterior median, and the
+    share of members (weighted, after calibration) in which each observation holds."""
+    from stances.analysis.calibrate import short_value
+
+    prior, post = calibration.prior_quantiles, calibration.posterior_quantiles
+    rows = []
+    for u, (label, unit) in enumerate(zip(calibration.labels, calibration.units, strict=True)):
+        rows.append(
+            (
+                label,
+                f"{short_value(prior[0, u], unit)} .. {short_value(prior[2, u], unit)}",
+                f"{short_value(post[1, u], unit)} [{short_value(post[0, u], unit)} .. "
+                f"{short_value(post[2, u], unit)}]",
+            )
+        )
+    width = max(len("value"), *(len(r[0]) for r in rows)) + 2
+    middle = max(len("prior 5 % .. 95 %"), *(len(r[1]) for r in rows)) + 2
+    lines = [
+        f"  {'value':<{width}}{'prior 5 % .. 95 %':<{middle}}posterior median [5 % .. 95 %]",
+        *(f"  {a:<{width}}{b:<{middle}}{c}" for a, b, c in rows),
+        "",
+        "Observations: share of members in which each holds, before -> after weighting",
+    ]
+    for row in calibration.observation_table().to_dict("records"):
+        lines.append(
+            f"  {row['observation']:<34} {row['prior_share']:>4.0%} -> {row['posterior_share']:>4.0%}"
+            f"  ({row['what']})"
+        )
     return "\n".join(lines)

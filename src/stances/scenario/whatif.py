@@ -379,7 +379,7 @@ def _apply_file_sets(doc: Doc, child: Doc) -> list[Problem]:
     return problems
 
 
-def _read_cli_value(text: str) -> Any:
+def read_cli_value(text: str) -> Any:
     """A command-line value read as YAML (plain data); ValueError with the reason if it
     cannot be read (bad YAML, or a tag such as !!int that does not fit its text)."""
     if not text:
@@ -404,7 +404,7 @@ def _apply_cli_sets(doc: Doc, sets: Mapping[str, str], flags: Mapping[str, str])
             problems.append(Problem(where, "", why))
             continue
         try:
-            value = _read_cli_value(text)
+            value = read_cli_value(text)
         except ValueError as exc:
             problems.append(Problem(where, "", f"cannot read the value {shown(text)}: {exc}"))
             continue
