@@ -365,7 +365,9 @@ class StanceModel(mesa.Model):
             hold,
         )
         scratch = dynamics.Scratch.of_this_thread()  # of the thread running this event
-        changes = dynamics.apply_act(self.state, act, coefficients, where, scratch, rules=self.rules)
+        changes = dynamics.apply_act(
+            self.state, act, coefficients, where, scratch, rules=self.rules
+        )
         if hold is None:
             self._shift_positions(event, mask)
         pressed = act.strength if hold is None else act.strength * (1.0 - hold)
