@@ -256,7 +256,25 @@ def _remove(doc: Doc, child: Doc) -> list[Problem]:
             removed[ident] = index[ident]
     if removed:
         _delete_events(doc, set(removed.values()))
+        _drop_observations_across(doc, set(removed))
     return problems
+
+
+def _drop_observations_across(doc: Doc, gone: set[str]) -> None:
+    """Drop the inherited observations of a change across a removed event: they were about
+    that event, which the what-if takes away (the others are kept)."""
+    observations = doc.data.get("observations")
+    if not isinstance(observations, dict):
+        return
+    for ident in list(observations):
+        spec = observations[ident]
+        if not isinstance(spec, dict):
+            continue
+        for kind in ("rises", "falls"):
+            change = spec.get(kind)
+            if isinstance(change, dict) and change.get("across") in gone:
+                del observations[ident]
+                break
 
 
 def _delete_events(doc: Doc, gone: set[int]) -> None:
