@@ -4,16 +4,20 @@ written here in plain Python over hand-made histories."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import stances
 from stances.analysis.observations import after, as_of, check, share_holding, table
 from stances.errors import Position
 from stances.result import Result
 from stances.scenario.observations import Observation
+
+ROOT = Path(__file__).resolve().parents[1]
 
 IDS = ("A", "B", "C")
 START = date(2024, 1, 1)
@@ -212,3 +216,13 @@ def test_an_observation_naming_an_unknown_actor_or_event_is_refused_where_it_sta
     assert any("unknown actor 'C'" in m and "actors: A, B" in m for m in messages)
     line, _ = position_of(text, "strke")
     assert any(p.pos.line == line for p in problems)
+
+
+def test_a_what_if_that_removes_an_event_drops_the_observations_across_it(tmp_path):
+    """no-mediation.yaml removes beijing-trilateral: the article's two rises across it go with
+    it, and every other observation is inherited."""
+    article = stances.load_scenario(ROOT / "scenarios" / "article.yaml")
+    whatif = stances.load_scenario(ROOT / "scenarios" / "no-mediation.yaml")
+    across = {o.id for o in article.observations if o.kind == "rises" and "2025-05-21" in o.label}
+    assert across == {"pak-afg-rises-across-beijing", "afg-pak-rises-across-beijing"}
+    assert {o.id for o in whatif.observations} == {o.id for o in article.observations} - across
