@@ -477,7 +477,8 @@ def test_the_mutations_change_the_text():
     assert mutate(article, ("value", 0, 0, ".nan")) != article
     assert mutate(article, ("key", 3, 0, "ZZZ")) != article
     assert mutate(article, ("alias", 1, 5, "")).count("*a") == 1
-    assert mutate(article, ("nest", 10, 0, "")).count("a:\n") == DEPTH
+    nested = mutate(article, ("nest", 10, 0, "")).splitlines()
+    assert sum(line.strip() == "a:" for line in nested) == DEPTH
     assert "step: .nan}" in mutate(article, ("field", 0, 0, ("step", ".nan")))
     assert "parties: [ZZZ]" in mutate(article, ("field", 0, 0, ("parties", "[ZZZ]")))
     assert "time: {start: 0001-01-01," in mutate(
