@@ -10,7 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from stances import ScenarioError, load_scenario
-from stances.errors import Problem
+from stances.errors import Position, Problem
+from stances.scenario.observations import Observation
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -66,3 +67,20 @@ def plain_yaml(text: str) -> Any:
         return node
 
     return fix(YAML(typ="safe", pure=True).load(text))
+
+
+def observation(kind: str, **fields: Any) -> Observation:
+    """An observation of A -> B of this kind, every other field given a plain default."""
+    defaults: dict[str, Any] = dict(
+        id=f"o-{kind}",
+        score=(("A", "B"), None),
+        kind=kind,
+        reference=None,
+        period=None,
+        window=None,
+        across=False,
+        by=0.0,
+        cite="hand",
+        source=Position("hand.yaml", 1, 1),
+    )
+    return Observation(**{**defaults, **fields})

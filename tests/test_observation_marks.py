@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import MINIMAL
+from helpers import observation
 
 from stances.analysis.observations import check, marks
 from stances.cli import main
-from stances.errors import Position
 from stances.plots import pairs_to_show, relations_figure
 from stances.result import Result
 from stances.scenario.observations import Observation
@@ -35,22 +35,6 @@ def result_of(history: np.ndarray) -> Result:
             columns=["step", "date", "event", "origin", "actor", "toward", "change"]
         ),
     )
-
-
-def observation(kind: str, **fields) -> Observation:
-    defaults = dict(
-        id=f"o-{kind}",
-        score=(("A", "B"), None),
-        kind=kind,
-        reference=None,
-        period=None,
-        window=None,
-        across=False,
-        by=0.0,
-        cite="hand",
-        source=Position("hand.yaml", 1, 1),
-    )
-    return Observation(**{**defaults, **fields})
 
 
 # three members; A -> B falls by 0.1 a step from 0.5 in member 0, and is member 0's value

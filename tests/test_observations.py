@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from helpers import observation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import stances
 from stances.analysis.observations import after, as_of, check, share_holding, table
-from stances.errors import Position
 from stances.result import Result
-from stances.scenario.observations import Observation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,22 +35,6 @@ def result_of(history: np.ndarray) -> Result:
         history=history,
         events=pd.DataFrame(),
     )
-
-
-def observation(kind: str, **fields) -> Observation:
-    defaults = dict(
-        id="o",
-        score=(("A", "B"), None),
-        kind=kind,
-        reference=None,
-        period=None,
-        window=None,
-        across=False,
-        by=0.0,
-        cite="hand",
-        source=Position("hand.yaml", 1, 1),
-    )
-    return Observation(**{**defaults, **fields})
 
 
 def history_with(values: list[float], other: list[float] | None = None) -> np.ndarray:

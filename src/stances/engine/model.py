@@ -163,7 +163,9 @@ class StanceModel(mesa.Model):
         self.B = dynamics.member_last((members, n, n), axis=0)  # the baseline, as a state
         self.B[:] = self.rules.state(self.draws.baseline)
         self._half_life = values["memory_half_life"]
-        self._decays = self._decay_per_step(self._half_life)
+        self._lengths = step_lengths(self.dates)
+        self._kept = self._kept_per_step(self._half_life)
+        self._decays = self._decay_per_step()
         self._follows = self._baseline_per_step(values["baseline_half_life"])
         self.states = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
         self.states[0] = self.state
@@ -172,7 +174,6 @@ class StanceModel(mesa.Model):
         self.step_index = 0
         self.turn = 0
         self.applied: list[Applied] = []
-        self._lengths = step_lengths(self.dates)
         self._event_steps, self._last_steps, self._scripted = self._schedule()
         goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
         self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
@@ -192,23 +193,26 @@ class StanceModel(mesa.Model):
         if collect:
             self.datacollector.collect(self)
 
-    def _decay_per_step(self, half_life: np.ndarray) -> list[dynamics.Decay]:
-        """The decay of each step (one per distinct step length, shared)."""
-        lengths = step_lengths(self.dates)
-        decays = {
-            days: dynamics.Decay.toward(self.B, dynamics.decay_factor(days, half_life))
-            for days in set(lengths)
-        }
-        return [decays[days] for days in lengths]
+    def _kept_per_step(self, half_life: np.ndarray) -> list[np.ndarray]:
+        """The share of a departure from the baseline each step's memory keeps,
+        2 ** (-step / half-life) per member (one array per distinct step length, shared)."""
+        factors = {days: dynamics.decay_factor(days, half_life) for days in set(self._lengths)}
+        return [np.asarray(factors[days]) for days in self._lengths]
+
+    def _decay_per_step(self) -> list[dynamics.Decay]:
+        """The decay of each step toward the fixed baseline (one per distinct step length)."""
+        decays: dict[float, dynamics.Decay] = {}
+        for days, kept in zip(self._lengths, self._kept, strict=True):
+            if days not in decays:
+                decays[days] = dynamics.Decay.toward(self.B, kept)
+        return [decays[days] for days in self._lengths]
 
     def _baseline_per_step(self, half_life: np.ndarray) -> list[np.ndarray] | None:
         """How far the baseline stays put in each step, 2 ** (-step / half-life) per member
         (K,); None when it never moves in any member."""
         if np.all(np.isinf(half_life)):
             return None
-        lengths = step_lengths(self.dates)
-        factors = {days: dynamics.decay_factor(days, half_life) for days in set(lengths)}
-        return [np.asarray(factors[days]) for days in lengths]
+        return self._kept_per_step(half_life)
 
     def _decay(self, k: int) -> None:
         """Relax the state toward the baseline over step k; then, if the baseline moves, move
@@ -216,9 +220,7 @@ class StanceModel(mesa.Model):
         if self._follows is None:
             self._decays[k - 1](self.state)
             return
-        lengths = step_lengths(self.dates[k - 1 : k + 1])
-        factor = dynamics.decay_factor(lengths[0], self._half_life)
-        dynamics.decay(self.state, self.B, factor)
+        dynamics.decay(self.state, self.B, self._kept[k - 1])
         dynamics.follow(self.B, self.state, self._follows[k - 1])
 
     def _on_scores(self, change: Callable[[np.ndarray], None]) -> None:
@@ -409,7 +411,7 @@ class StanceModel(mesa.Model):
         """Re-press lasting event e at the start of step k, in `members` (bool, (K,)): by what
         the decay of step k - 1 took back of its moves (docs/model.md, "Lasting events");
         logged with origin 'lasting' on the step's first day."""
-        kept = dynamics.decay_factor(self._lengths[k - 2], self._half_life)
+        kept = self._kept[k - 2]
         self.apply(
             self.spec.events[e],
             origin="lasting",
