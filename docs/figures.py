@@ -62,6 +62,19 @@ def claims_table(result: Result) -> str:
     return "\n".join(lines)
 
 
+def history_figure() -> None:
+    """The training history with its observations marked, as `stances check` draws it."""
+    from stances.analysis.observations import marks
+
+    scenario = stances.load_scenario(SCENARIOS / "history-2021-2024.yaml")
+    result = stances.run(scenario)
+    verdicts, _ = stances.api.check(result, scenario)
+    figure = plots.relations_figure(result, marks(result, verdicts))
+    figure.savefig(IMG / "history-check.png", dpi=80)
+    held = sum(v.holds for v in verdicts)
+    print(f"history: {held} of {len(verdicts)} observations hold")
+
+
 def main() -> None:
     IMG.mkdir(parents=True, exist_ok=True)
     article = stances.run(SCENARIOS / "article.yaml")
@@ -69,6 +82,7 @@ def main() -> None:
     plots.matrix_figure(article).savefig(IMG / "article-matrix.png", dpi=110)
     print(claims_table(article))
     print()
+    history_figure()
     for name in WHAT_IFS:
         variant = stances.run(SCENARIOS / f"{name}.yaml")
         comparison = Comparison(["article", name], [article, variant])

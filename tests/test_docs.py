@@ -312,11 +312,12 @@ def test_every_image_the_readme_shows_exists():
 
 
 def test_every_shipped_what_if_is_in_the_readme_gallery():
-    # the reactive replay and the issues are not what-ifs of the article's events: each has
-    # its own section
+    # the reactive replay, the issues and the history's priors are not what-ifs of the
+    # article's events: each has its own section
     sections = {
         "article-reactive.yaml": section(README, "## Actors that decide"),
         "article-issues.yaml": section(README, "## Issue stances"),
+        "history-priors.yaml": section(README, "## Checking the model against history"),
     }
     gallery = section(README, "## What-ifs")
     assert WHAT_IFS

@@ -265,7 +265,7 @@ set:
 """,
     )
     seed, members = 1, 8
-    noise = draw(scenario, member_rngs(seed, 0, members)).parameters["noise"]
+    noise = draw(scenario, member_rngs(seed, np.arange(members))).parameters["noise"]
     assert (noise == 0).any() and (noise > 0).any()
     whole = api.run(scenario, members=members, seed=seed)
     for m in range(members):
@@ -427,7 +427,7 @@ def test_recorded_draws_lie_in_their_clip_ranges(files):
 
 def test_drawn_dates_are_whole_days_applied_in_their_step(whatif):
     seed, members = 6, 40
-    days = draw(whatif, member_rngs(seed, 0, members)).values["events[beijing-trilateral].date"]
+    days = draw(whatif, member_rngs(seed, np.arange(members))).values["events[beijing-trilateral].date"]
     res = api.run(whatif, members=members, seed=seed)
     recorded = (
         res.draws[res.draws["value_of"] == "events[beijing-trilateral].date"]

@@ -21,7 +21,13 @@ CONFINED = {
         "engine/model.py",
         "engine/ensemble.py",
     },  # ensemble: Mesa 3.3 keeps every model (mesa#3179)
-    "matplotlib": {"plots.py"},
+    "matplotlib": {
+        "plots/common.py",
+        "plots/relations.py",
+        "plots/compare.py",
+        "plots/calibration.py",
+        "plots/explain.py",
+    },
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")
 

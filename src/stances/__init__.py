@@ -7,6 +7,8 @@ res.relations      # member, step, date, actor, toward, score
 stances.save(res, "results/article")
 cal = stances.calibrate("benchmarks/article-calibrate.yaml", members=20000)
 cal.posterior_table()  # each uncertain value: prior and posterior quantiles
+why = stances.explain(sc, [("AFG", "PAK")])  # which events made the score
+why.table()        # each event's Shapley value and leave-one-out effect
 
 The names below are loaded when first used, so that ``import stances`` (and reading or
 validating scenario files) does not load Mesa, pandas or matplotlib.
@@ -23,7 +25,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    from stances.api import calibrate, load, run, save
+    from stances.api import calibrate, explain, load, run, save
     from stances.engine.model import StanceModel
     from stances.result import Result
 
@@ -35,6 +37,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _LAZY = {
     "run": "stances.api",
     "calibrate": "stances.api",
+    "explain": "stances.api",
     "save": "stances.api",
     "load": "stances.api",
     "StanceModel": "stances.engine.model",
@@ -48,6 +51,7 @@ __all__ = [
     "StanceModel",
     "__version__",
     "calibrate",
+    "explain",
     "load",
     "load_scenario",
     "run",

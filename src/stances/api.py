@@ -10,6 +10,7 @@ scenarios stays quick.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from stances.store import NextRunDir, load_run, save_run, write_manifest, write_
 
 if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
+    from stances.analysis.explain import Explanation
     from stances.analysis.observations import Verdict
     from stances.engine.model import StanceModel
 
@@ -285,6 +287,65 @@ def save_calibration(
                 "sets": sets or {},
                 "warnings": calibration.warnings,
                 "run": calibration.result.manifest,
+            },
+        )
+
+    return write_new_directory(out, write)
+
+
+def explain(
+    scenario: Scenario | str | Path | None = None,
+    dyads: list[tuple[str, str]] | None = None,
+    *,
+    at: date | None = None,
+    member: int = 0,
+    seed: int | None = None,
+    orders: int | None = None,
+    most: int = 4,
+) -> Explanation:
+    """Which events made each chosen score (default: the article; ``analysis.explain``).
+
+    dyads: (actor, toward) pairs, e.g. ``[("AFG", "PAK")]``; default: the `most` scores all
+    the events together move furthest. at: explain this date instead of the window's end.
+    member: the ensemble member whose draws every coalition copies; seed: the root seed
+    (default the file's); orders: sample this many random orders of the events instead of
+    all 2**n coalitions (the default up to 13 events). Returns an Explanation: Shapley values
+    of every event at every step boundary, leave-one-out effects, and ``table()``.
+    """
+    from stances.analysis.explain import explain as attribute
+
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    return attribute(spec, dyads, at=at, member=member, seed=seed, orders=orders, most=most)
+
+
+def save_explanation(
+    explanation: Explanation,
+    out: Path | NextRunDir,
+    *,
+    manifest: dict | None = None,
+    plots: bool = True,
+) -> Path:
+    """A new directory with explain.csv (``Explanation.table``), manifest.json and, with
+    plots, one waterfall figure per dyad (explain-A-B.png)."""
+
+    def write(scratch: Path) -> None:
+        explanation.table().to_csv(scratch / "explain.csv", index=False, float_format="%.10g")
+        if plots:
+            from stances import plots as figures
+
+            for d, (a, b) in enumerate(explanation.dyads):
+                figure = figures.explain_figure(explanation, d)
+                figure.savefig(scratch / f"explain-{a}-{b}.png", dpi=130)
+        write_manifest(
+            scratch,
+            {
+                **(manifest or {}),
+                "title": explanation.title,
+                "method": explanation.method,
+                "member": explanation.member,
+                "dyads": [f"{a} -> {b}" for a, b in explanation.dyads],
+                "explained_date": explanation.dates[explanation.explained].isoformat(),
+                "events": [event.id for event in explanation.events],
             },
         )
 

@@ -38,7 +38,18 @@ if TYPE_CHECKING:
     from stances.analysis.compare import Dyad
     from stances.result import Result
 
-COMMANDS = ("run", "check", "calibrate", "compare", "sweep", "validate", "events", "new", "schema")
+COMMANDS = (
+    "run",
+    "check",
+    "calibrate",
+    "explain",
+    "compare",
+    "sweep",
+    "validate",
+    "events",
+    "new",
+    "schema",
+)
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 
@@ -412,6 +423,48 @@ def _calibrate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(ns: argparse.Namespace) -> int:
+    from stances import api
+    from stances.analysis.compare import parse_dyads
+    from stances.analysis.explain import ExplainError, problems_with
+    from stances.engine.ensemble import MAX_MEMBER
+    from stances.result import package_versions
+    from stances.store import NextRunDir
+    from stances.text import explanation_text
+
+    if ns.seed is not None and ns.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {ns.seed}")
+    if not 0 <= ns.member <= MAX_MEMBER:
+        raise InputError(f"--member must be between 0 and {MAX_MEMBER}, got {ns.member}")
+    if ns.orders is not None and not 2 <= ns.orders <= 100_000:
+        raise InputError(f"--orders must be between 2 and 100000, got {ns.orders}")
+    if ns.top < 1:
+        raise InputError(f"--top must be at least 1, got {ns.top}")
+    try:  # before anything runs
+        dyads = _unique(parse_dyads(ns.dyads)) if ns.dyads is not None else None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
+    problems = problems_with(scenario, dyads or [], ns.at)
+    if problems:
+        raise ExplainError(problems)
+    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-explain")
+    explanation = api.explain(
+        scenario, dyads, at=ns.at, member=ns.member, seed=ns.seed, orders=ns.orders
+    )
+    manifest = {
+        "command": "explain",
+        "scenario": str(scenario.path),
+        "versions": package_versions(),
+    }
+    with _writing(out):
+        out = api.save_explanation(explanation, out, manifest=manifest, plots=not ns.no_plots)
+    _say(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
+    _say()
+    _say(explanation_text(explanation, ns.top))
+    return 0
+
+
 def _compare(ns: argparse.Namespace) -> int:
     if len(ns.inputs) < 2:
         raise InputError("compare needs at least two inputs (scenario files or run directories)")
@@ -634,6 +687,7 @@ def _events(ns: argparse.Namespace) -> int:
 COMMAND_FUNCTIONS = {
     "check": _check,
     "calibrate": _calibrate,
+    "explain": _explain,
     "run": _run,
     "compare": _compare,
     "sweep": _sweep,

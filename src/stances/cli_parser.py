@@ -1,4 +1,4 @@
-"""The command line's options: one subcommand each for run, check, calibrate, compare, sweep,
+"""The command line's options: one subcommand each for run, check, calibrate, explain, compare, sweep,
 new, schema, validate and events, each with an example and a pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 
 from stances import __version__
@@ -19,6 +20,7 @@ MEMBER_LIMIT = "2**63 - 1"  # engine.ensemble.MAX_MEMBER, written out for the he
 EXAMPLES = {
     "check": "stances check scenarios/history-2021-2024.yaml",
     "calibrate": "stances calibrate benchmarks/article-calibrate.yaml --runs 20000 --as distribution",
+    "explain": "stances explain scenarios/article.yaml --dyads 'AFG<->PAK'",
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
     "sweep": "stances sweep scenarios/article.yaml --vary parameters.kappa_target=0.3,0.5,0.7 --runs 100",
@@ -27,6 +29,14 @@ EXAMPLES = {
     "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
     "events": "stances events | grep -i strike",
 }
+
+
+def _iso_date(text: str) -> date:
+    """A date written YYYY-MM-DD (argparse reports anything else as an invalid value)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _epilog(command: str) -> str:
@@ -177,6 +187,49 @@ def build_parser(
     )
     calibrate.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
     _add_ensemble_options(calibrate, runs=2000)
+
+    explain = _subparser(
+        sub,
+        "explain",
+        "which events made each score: every event's contribution (Shapley values over the "
+        "events, and leave-one-out) at the end and at the score's largest departure (explain.csv)",
+    )
+    explain.add_argument("file", type=Path, help="scenario file")
+    explain.add_argument(
+        "--dyads",
+        help="scores to explain, e.g. 'AFG->PAK,IND<->AFG'; default: the four that the events "
+        "move furthest",
+    )
+    explain.add_argument(
+        "--at",
+        type=_iso_date,
+        metavar="DATE",
+        help="explain the scores on this date (YYYY-MM-DD) instead of at the end of the window",
+    )
+    explain.add_argument(
+        "--orders",
+        type=int,
+        metavar="P",
+        help="estimate from P random orders of the events (with standard errors) instead of "
+        "all 2**n coalitions; the default is exact up to 13 events, sampled beyond",
+    )
+    explain.add_argument(
+        "--member",
+        type=int,
+        default=0,
+        metavar="M",
+        help="the ensemble member whose draws every coalition copies (default 0; matters only "
+        "when the file has uncertain values or noise)",
+    )
+    explain.add_argument(
+        "--top", type=int, default=5, metavar="N", help="contributors printed per score (default 5)"
+    )
+    explain.add_argument(
+        "--out", type=Path, help="directory to create; default results/NAME-explain-NNN"
+    )
+    explain.add_argument("--seed", type=int, help="root seed, 0 or more (default: the file's)")
+    _add_set(explain, "override a value (repeatable), e.g. --set parameters.kappa_actor=0.1")
+    explain.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
 
     compare = _subparser(
         sub, "compare", "compare scenarios (files, or earlier run directories) side by side"

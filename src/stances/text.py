@@ -1,5 +1,5 @@
 """Summaries printed on the terminal: the largest changes of a run, the final scores of a
-comparison, the final medians of a sweep, a calibration's posterior. Plain text, one table each."""
+comparison, the final medians of a sweep, a calibration's posterior, an attribution's top events. Plain text, one table each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from stances.result import Result
 
 if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
+    from stances.analysis.explain import Explanation
 
 
 def change_table(result: Result, rows: int = 8) -> str:
@@ -117,4 +118,36 @@ def calibration_text(calibration: Calibration) -> str:
             f"  {row['observation']:<34} {row['prior_share']:>4.0%} -> {row['posterior_share']:>4.0%}"
             f"  ({row['what']})"
         )
+    return "\n".join(lines)
+
+
+WHEN = {"end": "at the end,", "at": "on", "largest departure": "at its largest departure,"}
+
+
+def explanation_text(explanation: Explanation, top: int = 5) -> str:
+    """For each explained score: without events -> with every event at each explained date,
+    and the `top` events by the size of their contribution (Shapley value, its standard error
+    when sampled, and beside it the score with every event but that one)."""
+    from stances.analysis.explain import stderr_note
+
+    lines = [f"{explanation.title}: {stderr_note(explanation)}."]
+    for d, (a, b) in enumerate(explanation.dyads):
+        for moment, k in explanation.moments(d):
+            none, full = explanation.none[k, d], explanation.full[k, d]
+            lines += [
+                "",
+                f"{a} -> {b} {WHEN[moment]} {explanation.dates[k]:%d %b %Y}: {none:+.2f} without "
+                f"events, {full:+.2f} with them ({full - none:+.2f})",
+            ]
+            shown = [(ev, v) for ev, v in explanation.top(d, k, top) if abs(v) >= 0.0005]
+            if not shown:
+                lines.append("  no event moved it")
+            for event, value in shown:
+                e = explanation.events.index(event)
+                err = "" if explanation.stderr is None else f" ± {explanation.stderr[e, k, d]:.3f}"
+                alone = full - explanation.leave_one_out[e, k, d]
+                lines.append(
+                    f"  {value:+.3f}{err}  {event.id:<30} {event.date:%d %b %Y}  "
+                    f"(without it alone: {alone:+.2f})"
+                )
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import mesa
+import numpy as np
 
 from stances.engine.log import Chunk
 from stances.engine.model import StanceModel
@@ -54,6 +55,33 @@ def run_batch(task: tuple[Scenario, int, int, int]) -> Chunk:
     chunk = model.chunk()
     _forget(model)
     return chunk
+
+
+def run_copies(
+    scenario: Scenario, seed: int, member: int, events_in: np.ndarray, batch: int = DEFAULT_BATCH
+) -> np.ndarray:
+    """Scores of copies of one member that differ only in which of the file's events happen.
+
+    events_in: bool (E, M), column m the events of copy m. Every copy draws member `member`'s
+    values, noise and choices (``StanceModel(copies_of=member)``); actors that decide re-decide
+    in each copy. Returns the scores at every step boundary, shape (steps + 1, M, N, N), run in
+    batches of at most `batch` copies on this process.
+    """
+    parts = []
+    for start in range(0, events_in.shape[1], batch):
+        part = events_in[:, start : start + batch]
+        model = StanceModel(
+            scenario,
+            rng=seed,
+            members=part.shape[1],
+            copies_of=member,
+            events_in=part,
+            collect=False,
+        )
+        model.run()
+        parts.append(model.history)
+        _forget(model)
+    return np.concatenate(parts, axis=1)
 
 
 def _forget(model: mesa.Model) -> None:

@@ -48,13 +48,25 @@ def _dyad_score(i: int, j: int, model: StanceModel) -> float:
     return float(model.rules.scores(model.state[0, i, j]))
 
 
+def _events_in_problems(events_in: np.ndarray | None, events: int, members: int) -> list[Problem]:
+    """A problem if ``events_in`` is given and is not a bool array of shape (events, members)."""
+    if events_in is None:
+        return []
+    shape = np.shape(events_in)
+    array = np.asarray(events_in)
+    if shape != (events, members) or array.dtype != bool:
+        message = f"expected a bool array of shape ({events}, {members}) (events, members), got "
+        return [keyword_problem("StanceModel", "events_in", f"{message}{array.dtype} {shape}")]
+    return []
+
+
 def _option_problems(**options: int | None) -> list[Problem]:
     """A problem for each option that is not a whole number at least its least value (rng and
     first_member 0, members 1; rng may be None), in the file loader's words."""
-    least = {"rng": 0, "members": 1, "first_member": 0}
+    least = {"rng": 0, "members": 1, "first_member": 0, "copies_of": 0}
     problems = []
     for name, value in options.items():
-        if value is None and name == "rng":
+        if value is None and name in ("rng", "copies_of"):
             continue
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             message = f"expected a whole number, got {value!r}"
@@ -77,6 +89,12 @@ class StanceModel(mesa.Model):
         first_member: index of the first member (members first_member .. first_member + K - 1);
             a member's draws depend only on the root seed and its index.
         collect: fill Mesa's DataCollector (one model reporter per dyad, member 0).
+        copies_of: make every member a copy of member ``copies_of`` (its draws, its noise, the
+            random part of its actors' choices), so that members differ only by ``events_in``
+            (attribution, ``analysis.explain``); default: members are themselves.
+        events_in: which of the file's events happen in which member, bool of shape (E, K),
+            E the file's events in file order; default: every event in every member. An event
+            left out of a member is not applied there at all (nor pressed again if lasting).
         **kwargs: overrides of the scenario's ``parameters:``, checked as a file's are, e.g.
             ``kappa_observer=0.2``, ``memory_half_life="52 weeks"`` or a distribution
             ``kappa_observer={"uniform": [0.1, 0.2]}``. The name ``kwargs`` is Mesa's: its
@@ -106,6 +124,8 @@ class StanceModel(mesa.Model):
         members: int = 1,
         first_member: int = 0,
         collect: bool = True,
+        copies_of: int | None = None,
+        events_in: np.ndarray | None = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(scenario, Scenario | str | Path | None):
@@ -119,7 +139,10 @@ class StanceModel(mesa.Model):
                 ]
             )
         spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
-        problems = _option_problems(rng=rng, members=members, first_member=first_member)
+        problems = _option_problems(
+            rng=rng, members=members, first_member=first_member, copies_of=copies_of
+        )
+        problems += _events_in_problems(events_in, len(spec.events), members)
         try:
             spec = spec.with_parameters("StanceModel", **kwargs) if kwargs else spec
         except ParameterError as exc:
@@ -132,7 +155,10 @@ class StanceModel(mesa.Model):
         self.first_member = first_member
         self.dates = spec.step_dates()
         self.n_steps = len(self.dates) - 1
-        self.member_rngs = member_rngs(self.seed, first_member, members)
+        indices = (
+            first_member + np.arange(members) if copies_of is None else np.full(members, copies_of)
+        )
+        self.member_rngs = member_rngs(self.seed, indices)
         self.draws = draw(spec, self.member_rngs)
         values = self.draws.parameters
         self.coefficients = dynamics.Coefficients(*(values[name] for name in KAPPAS))
@@ -141,7 +167,7 @@ class StanceModel(mesa.Model):
         self.balance_rate = values["balance_rate"]
         self.homophily = values["homophily"]
         self._noisy = np.flatnonzero(self.noise > 0)  # the members that draw noise
-        self._noise_rngs = noise_rngs(self.seed, first_member + self._noisy)
+        self._noise_rngs = noise_rngs(self.seed, indices[self._noisy])
         self._noise_drawn = np.empty((0, 0))  # noise for steps _noise_from, _noise_from + 1, ...
         self._noise_from, self._noise_steps = 1, 0  # ... up to _noise_from + _noise_steps - 1
         self._drifts = bool((self.balance_rate > 0).any())
@@ -174,6 +200,11 @@ class StanceModel(mesa.Model):
         self.step_index = 0
         self.turn = 0
         self.applied: list[Applied] = []
+        self._events_in = (
+            np.ones((len(spec.events), members), dtype=bool)
+            if events_in is None
+            else np.asarray(events_in, dtype=bool).copy()
+        )
         self._event_steps, self._last_steps, self._scripted = self._schedule()
         goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
         self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
@@ -394,7 +425,7 @@ class StanceModel(mesa.Model):
         each lasting event where it happened in an earlier step and lasts into this one."""
         for e in self._scripted[k]:
             event = self.spec.events[e]
-            here = self._event_steps[e] == k
+            here = (self._event_steps[e] == k) & self._events_in[e]
             if here.any():
                 # an event with a drawn date is logged on the first day of this step its
                 # window allows (the same whatever the batch)
@@ -403,7 +434,7 @@ class StanceModel(mesa.Model):
                 self.apply(
                     event, members=here, strength=self._strengths[e], order=(0, e), when=when
                 )
-            lasting = (self._event_steps[e] < k) & (k <= self._last_steps[e])
+            lasting = (self._event_steps[e] < k) & (k <= self._last_steps[e]) & self._events_in[e]
             if lasting.any():
                 self._press_again(k, e, lasting)
 

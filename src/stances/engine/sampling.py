@@ -45,9 +45,9 @@ def member_seed(root: int, member: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(root, spawn_key=(member,))
 
 
-def member_rngs(root: int, first: int, count: int) -> list[np.random.Generator]:
-    """Generators of members first .. first + count - 1."""
-    return [np.random.default_rng(member_seed(root, first + k)) for k in range(count)]
+def member_rngs(root: int, members: np.ndarray) -> list[np.random.Generator]:
+    """The generators of the given members (indices in the run), one each, in order."""
+    return [np.random.default_rng(member_seed(root, int(k))) for k in members]
 
 
 def noise_rngs(root: int, members: np.ndarray) -> list[np.random.Generator]:

@@ -1,0 +1,273 @@
+"""What every figure shares: colours, the event list and its strip, pairs to show, bands,
+captions and the grid of dyad panels."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from stances.analysis.compare import what_differs
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from stances.result import Result
+
+
+CONFLICT = "#b2182b"
+COOPERATION = "#2166ac"
+NEUTRAL = "#7f7f7f"
+FORWARD = "#1b7837"  # how the first actor of a pair regards the second
+BACKWARD = "#762a83"  # and the other way round
+MOVED = 0.005  # an event "touches" a dyad in the plots when it moves it by more than this
+
+
+def event_colour(goldstein: float) -> str:
+    """Red for conflict, blue for cooperation, grey for neutral events."""
+    return CONFLICT if goldstein < 0 else COOPERATION if goldstein > 0 else NEUTRAL
+
+
+def event_list(result: Result) -> pd.DataFrame:
+    """One row per event (an event whose date is drawn per member appears once, with the
+    range of its dates), numbered by first date: n, date, until, lasts_until, event, who,
+    type, ...; lasts_until is the step boundary up to which a lasting event held (the end of
+    the last step it pressed in, in any member; NaT for a one-off)."""
+    columns = ["n", "date", "until", "lasts_until", "event", "who", "type", "goldstein", "origin"]
+    ev = result.events
+    if ev.empty:
+        return pd.DataFrame(columns=columns)
+    ev = ev.drop_duplicates(["step", "event", "origin"]).assign(
+        date=lambda d: pd.to_datetime(d["date"])
+    )
+    presses = ev[ev["origin"] == "lasting"].groupby("event")["step"].max()
+    held_to = {e: pd.Timestamp(result.dates[step]) for e, step in presses.items()}
+    ev = ev[ev["origin"] != "lasting"]
+    grouped = ev.groupby(["event", "origin"], sort=False)
+    first = grouped.first().reset_index()
+    first["until"] = grouped["date"].max().to_numpy()
+    lasts = first["event"].map(held_to).where(first["origin"] == "scripted")
+    first["lasts_until"] = pd.to_datetime(lasts)
+    first = first.sort_values("date", kind="stable").reset_index(drop=True)
+    first.insert(0, "n", np.arange(1, len(first) + 1))
+    return first[columns]
+
+
+def pairs_to_show(
+    result: Result, most: int = 12, first: tuple[tuple[str, str], ...] = ()
+) -> list[tuple[str, str]]:
+    """Unordered pairs of actors, at most `most` of them: those of the dyads `first` (in
+    either order), then those that moved most; in the actors' order."""
+    ids = result.actor_ids
+    median = result.median()
+    span = median.max(axis=0) - median.min(axis=0)
+    pairs = list(combinations(range(len(ids)), 2))
+    wanted = {tuple(sorted((ids.index(a), ids.index(b)))) for a, b in first}
+    pairs.sort(key=lambda p: (p not in wanted, -(span[p[0], p[1]] + span[p[1], p[0]])))
+    chosen = sorted(pairs[:most])
+    return [(ids[i], ids[j]) for i, j in chosen]
+
+
+def line_with_band(
+    ax: Axes, x: list[date], band: np.ndarray, colour: str, label: str, style: str, bands: bool
+) -> None:
+    """The median (band[2]); with bands, the 25-75 % and 5-95 % ranges around it.
+
+    band: (5, T) quantiles at 5, 25, 50, 75 and 95 %.
+    """
+    if bands:
+        ax.fill_between(x, band[0], band[4], color=colour, alpha=0.12, linewidth=0)  # type: ignore[arg-type]
+        ax.fill_between(x, band[1], band[3], color=colour, alpha=0.25, linewidth=0)  # type: ignore[arg-type]
+    ax.plot(x, band[2], color=colour, lw=1.8, ls=style, label=label)  # type: ignore[arg-type]
+
+
+def touches(result: Result, a: str, b: str) -> set[str]:
+    ev = result.events
+    moved = ev[
+        (((ev["actor"] == a) & (ev["toward"] == b)) | ((ev["actor"] == b) & (ev["toward"] == a)))
+        & (ev["change"].abs() > MOVED)
+    ]
+    return set(moved["event"])
+
+
+def _levels(
+    starts: np.ndarray, widths: np.ndarray, hi: float, pad: float, spans: np.ndarray | None = None
+) -> tuple[list[int], list[bool]]:
+    """Stack labels in rows: each goes in the lowest row free at its date.
+
+    A label reads rightwards from its date, or leftwards when it would run past `hi`; spans:
+    where each item's own band ends (a lasting event's), kept free of other labels too.
+    Returns each label's row and whether it reads leftwards.
+    """
+    ends: list[float] = []
+    rows, leftwards = [], []
+    spans = starts if spans is None else spans
+    for x, w, span in zip(starts, widths, spans, strict=True):
+        left = x + w > hi
+        lo_edge, hi_edge = (x - w, x) if left else (x, x + w)
+        hi_edge = max(hi_edge, span)
+        row = next((r for r, end in enumerate(ends) if end + pad < lo_edge), len(ends))
+        if row == len(ends):
+            ends.append(hi_edge)
+        else:
+            ends[row] = hi_edge
+        rows.append(row)
+        leftwards.append(left)
+    return rows, leftwards
+
+
+def _event_label(r) -> str:
+    """'3 dubai-meeting: IND + AFG, meet'; decided events by who and what; drawn dates' range."""
+    if r.origin == "scripted":
+        text = f"{r.n} {r.event}: {r.who}, {r.type}"
+    else:
+        text = f"{r.n} {r.who}, {r.type} ({r.origin})"
+    if r.until > r.date:
+        text += f", {r.date:%d %b}–{r.until:%d %b} (drawn per member)"
+    if not pd.isna(r.lasts_until):
+        text += f", held to {r.lasts_until - pd.Timedelta(days=1):%d %b %Y}"
+    return text
+
+
+def event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
+    """The events on the time axis: a marker at each date, its label stacked so none overlap."""
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    if events.empty:
+        return
+    lo, hi = mdates.date2num(x0), mdates.date2num(x1)
+    xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
+    labels = [_event_label(r) for r in events.itertuples()]
+    width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
+    per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
+    widths = np.array([len(t) * per_char for t in labels])
+    held = events["lasts_until"].fillna(events["date"]).to_numpy()
+    spans = np.asarray(mdates.date2num(held))
+    rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char, spans=spans)
+    depth = max(rows) + 1
+    ax.set_ylim(-depth - 0.3, 0.6)
+    untils = np.asarray(mdates.date2num(events["until"].to_numpy()))
+    for x, until, span, label, row, left, g, origin in zip(
+        xs,
+        untils,
+        spans,
+        labels,
+        rows,
+        leftwards,
+        events["goldstein"],
+        events["origin"],
+        strict=True,
+    ):
+        colour = event_colour(g)
+        y = -row - 0.6
+        if span > x:  # a lasting event: a band over the days it held, in its label's row
+            ax.fill_between([x, span], y - 0.42, y + 0.42, color=colour, alpha=0.14, lw=0)
+        ax.plot([x, x], [0.35, y], color=colour, lw=0.6, alpha=0.7)
+        if until > x:  # a date drawn per member: the range it fell in
+            ax.plot([x, until], [0.35, 0.35], color=colour, lw=3, alpha=0.5, solid_capstyle="butt")
+        ax.plot(
+            [x],
+            [0.35],
+            marker="v",
+            ms=6,
+            color=colour,
+            mfc="white" if origin != "scripted" else colour,
+        )
+        ax.text(
+            x,
+            y,
+            (label + " ") if left else (" " + label),
+            ha="right" if left else "left",
+            va="center",
+            fontsize=7,
+            color=colour,
+        )
+
+
+def number_groups(events: pd.DataFrame, days: int = 6) -> list[tuple[pd.Timestamp, str, str]]:
+    """Event numbers grouped when their dates are within `days`: (date, '10-13', colour)."""
+    groups: list[list] = []
+    for row in events.itertuples():
+        if groups and (row.date - groups[-1][-1].date).days <= days:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    out = []
+    for g in groups:
+        numbers = [r.n for r in g]
+        consecutive = numbers == list(range(numbers[0], numbers[-1] + 1))
+        text = (
+            f"{numbers[0]}–{numbers[-1]}"
+            if consecutive and len(numbers) > 2
+            else ",".join(map(str, numbers))
+        )
+        colours = {event_colour(r.goldstein) for r in g}
+        out.append((g[0].date, text, colours.pop() if len(colours) == 1 else "black"))
+    return out
+
+
+HOLDS = "#0072b2"  # an observation that holds; blue and vermilion stay apart for colour-blind eyes
+FAILS = "#d55e00"  # one that does not
+
+
+YLIM = 1.05  # the score panels show [-YLIM, YLIM]
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing scenarios
+
+REFERENCE = "#222222"
+PALETTE = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"]
+
+
+def scenario_colour(index: int) -> str:
+    """Black for the reference (index 0), then a qualitative palette."""
+    return REFERENCE if index == 0 else PALETTE[(index - 1) % len(PALETTE)]
+
+
+def dyad_grid(fig: Figure, count: int, extra_rows: float = 0.0):
+    ncols = 3 if count > 4 else 2 if count > 1 else 1
+    nrows = -(-count // ncols)
+    fig.set_size_inches(4.6 * ncols, 2.8 * nrows + 1.4 + extra_rows)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    for i, ax in enumerate(axes[:count]):
+        # dates under every panel with no panel below it (the last row may be short)
+        ax.tick_params(labelsize=7, labelbottom=i + ncols >= count)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        ax.grid(axis="y", alpha=0.25)
+    return axes[:count], ncols
+
+
+def _caption(comparison, note: str = "", width: int = 150) -> str:
+    import textwrap
+
+    ref = comparison.results[0]
+    lines = [f"Reference: {comparison.labels[0]} — {ref.title}. {note} {comparison.note}".rstrip()]
+    lines += [f"Note: {n}." for n in comparison.time_notes()]
+    for label, result in zip(comparison.labels[1:], comparison.results[1:], strict=True):
+        lines.append(f"{label} — {result.title}: {what_differs(ref, result)}")
+    dropped = {k: v for k, v in comparison.dropped_actors().items() if v}
+    if dropped:
+        lines.append(
+            "Not compared (absent elsewhere): "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in dropped.items())
+        )
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
+
+
+def finish(fig: Figure, left: list, comparison, ylabel: str, title: str, note: str) -> None:
+    """Y labels on the left column, one legend of scenarios, the title, and the caption."""
+    for ax in left:
+        ax.set_ylabel(ylabel, fontsize=7)
+    handles, labels = left[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4)
+    fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)

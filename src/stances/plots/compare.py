@@ -1,0 +1,214 @@
+"""Comparing scenarios: scores side by side, their differences, sweeps, and issue positions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from stances.result import Result
+
+from stances.plots.common import (
+    PALETTE,
+    REFERENCE,
+    dyad_grid,
+    event_list,
+    finish,
+    line_with_band,
+    scenario_colour,
+    touches,
+)
+
+
+def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
+    """One panel per dyad, one line per scenario; each scenario's events marked in its colour."""
+    fig = Figure(layout="constrained")
+    axes, ncols = dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
+    x = comparison.dates
+    names = comparison.results[0].actors
+    n = len(comparison.results)
+    for ax, (a, b) in zip(axes, dyads, strict=True):
+        ax.axhline(0, color="black", lw=0.6)
+        for i, label in enumerate(comparison.labels):
+            colour = scenario_colour(i)
+            bands = comparison.results[i].members > 1
+            line_with_band(ax, x, comparison.band(i, (a, b)), colour, label, "-", bands)
+            events = event_list(comparison.results[i])
+            touching = events[events["event"].isin(touches(comparison.results[i], a, b))]
+            touching = touching[
+                (touching["date"] >= pd.Timestamp(x[0])) & (touching["date"] <= pd.Timestamp(x[-1]))
+            ]
+            y = -1.0 + 0.08 * (n - 1 - i)
+            ax.plot(
+                touching["date"],
+                [y] * len(touching),
+                ls="none",
+                marker="^",
+                ms=4.5,
+                color=colour,
+                alpha=0.9,
+            )
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_title(f"how {names[a]} regards {names[b]}", fontsize=9, loc="left")
+    title = "Scenarios compared: how each state regards another"
+    note = "Triangles: the events that moved each pair, in each scenario's colour."
+    finish(fig, axes[::ncols], comparison, "score (−1 … +1)", title, note)
+    return fig
+
+
+def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float) -> Figure:
+    """Each scenario minus the reference, per dyad, with the date they first part by > threshold."""
+    fig = Figure(layout="constrained")
+    axes, ncols = dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
+    x = comparison.dates
+    names = comparison.results[0].actors
+    largest = max(
+        [threshold]
+        + [
+            float(np.abs(comparison.difference(i, d)).max())
+            for i in range(1, len(comparison.results))
+            for d in dyads
+        ]
+    )
+    for ax, dyad in zip(axes, dyads, strict=True):
+        ax.axhspan(-threshold, threshold, color="#eeeeee", lw=0)
+        ax.axhline(0, color=REFERENCE, lw=0.8)
+        for i in range(1, len(comparison.results)):
+            colour = scenario_colour(i)
+            ax.plot(
+                x, comparison.difference(i, dyad), color=colour, lw=1.8, label=comparison.labels[i]
+            )
+            parted = comparison.parting_date(i, dyad, threshold)
+            if parted:
+                ax.axvline(parted, color=colour, ls="--", lw=0.9)
+                late = (parted - x[0]).days > 0.7 * (x[-1] - x[0]).days  # label left of the line
+                ax.text(
+                    parted,
+                    0.98 - 0.09 * (i - 1),
+                    f"parts {parted:%d %b} " if late else f" parts {parted:%d %b}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=6.5,
+                    color=colour,
+                    va="top",
+                    ha="right" if late else "left",
+                )
+        shares = [
+            f"{comparison.labels[i]}: {p:.0%}"
+            for i in range(1, len(comparison.results))
+            if (p := comparison.p_above(i, dyad)) is not None and comparison.results[i].members > 1
+        ]
+        if shares:
+            ax.text(
+                0.01,
+                0.03,
+                "ends above the reference in " + ", ".join(shares) + " of futures",
+                transform=ax.transAxes,
+                fontsize=6.5,
+                va="bottom",
+            )
+        ax.set_ylim(-1.1 * largest, 1.1 * largest)  # one scale for all panels: sizes compare
+        ax.set_title(f"how {names[dyad[0]]} regards {names[dyad[1]]}", fontsize=9, loc="left")
+    title = f"How far each what-if departs from {comparison.labels[0]} (difference of medians)"
+    note = (
+        f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; "
+        "'parts': the first date outside it."
+    )
+    finish(fig, axes[::ncols], comparison, f"difference from {comparison.labels[0]}", title, note)
+    return fig
+
+
+def sweep_figure(points: list, dyad: tuple[str, str]) -> Figure:
+    """One dyad over time, one median and band per point of a sweep."""
+    fig = Figure(figsize=(10, 4.8), layout="constrained")
+    ax = fig.subplots()
+    names = points[0].result.actors
+    for i, point in enumerate(points):
+        result = point.result
+        colour = PALETTE[i % len(PALETTE)]
+        line_with_band(
+            ax, result.dates, result.band(*dyad), colour, point.label, "-", result.members > 1
+        )
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("score (−1 hostile … +1 friendly)")
+    ax.grid(axis="y", alpha=0.25)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    members = points[0].result.members
+    fig.suptitle(
+        f"{points[0].result.title}: how {names[dyad[0]]} regards {names[dyad[1]]}, for each value swept\n"
+        f"median and 50 % / 90 % bands of {members} members per value (the same seeds for every value)",
+        fontsize=10,
+    )
+    return fig
+
+
+ACTOR_COLOURS = [
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+]
+
+
+def stances_figure(result: Result) -> Figure:
+    """Each issue: every taking-part actor's position over time (0 to 1), with bands for an
+    ensemble."""
+    issues = list(result.issues.items())
+    fig = Figure(figsize=(11, 3.0 * len(issues) + 1.0), layout="constrained")
+    axes = fig.subplots(len(issues), 1, squeeze=False, sharex=True)[:, 0]
+    x = list(result.dates)
+    bands = result.members > 1
+    for ax, (name, info) in zip(axes, issues, strict=True):
+        for actor in info["actors"]:
+            colour = ACTOR_COLOURS[result.actor_ids.index(actor) % len(ACTOR_COLOURS)]
+            label = f"{result.actors.get(actor, actor)}"
+            line_with_band(ax, x, result.position_band(name, actor), colour, label, "-", bands)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(axis="y", alpha=0.25)
+        ax.set_ylabel("position (0 … 1)", fontsize=8)
+        ax.set_title(f"{name}: {info['description']}", fontsize=9, loc="left")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        ax.tick_params(labelsize=7)
+    axes[-1].xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(axes[-1].xaxis.get_major_locator())
+    )
+    what = f"median and 50 % / 90 % bands of {result.members} members" if bands else "one run"
+    fig.suptitle(
+        f"{result.title}\nPositions on the issues: each actor moves toward those it regards well, "
+        f"anchored to where it started (Friedkin–Johnsen; {what})",
+        fontsize=10,
+    )
+    return fig
+
+
+def stance_comparison_figure(comparison, keys: list[tuple[str, str]]) -> Figure:
+    """One panel per (issue, actor): its position over time, one line (and band) per scenario."""
+    fig = Figure(layout="constrained")
+    axes, ncols = dyad_grid(fig, len(keys), extra_rows=0.25 * len(comparison.results))
+    names = comparison.results[0].actors
+    for ax, key in zip(axes, keys, strict=True):
+        for i, label in enumerate(comparison.labels):
+            bands = comparison.results[i].members > 1
+            line_with_band(
+                ax,
+                comparison.dates,
+                comparison.position_band(i, key),
+                scenario_colour(i),
+                label,
+                "-",
+                bands,
+            )
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(f"{names.get(key[1], key[1])} on {key[0]}", fontsize=9, loc="left")
+    title = "Scenarios compared: positions on the issues (0 … 1) that differ most"
+    finish(fig, axes[::ncols], comparison, "position (0 … 1)", title, "")
+    return fig
