@@ -10,8 +10,10 @@ scenarios give their actors. The rules checked (docs/model.md, "Actors that deci
 
 A reactive actor takes the best candidate (temperature 0) or a softmax draw, if its utility
 exceeds the threshold and the type is out of cooldown, at most max_actions a step. Cooperative
-meetings, mediations and joint (symmetric) acts need every party with interests to gain; a
-refusal is logged with origin 'refused' (reject_mediation, CAMEO 126, or reject_proposal, 125).
+meetings, mediations and joint (symmetric) acts need no party with interests to lose (an
+indifferent party consents); a refusal is logged with origin 'refused' (reject_mediation,
+CAMEO 126, or reject_proposal, 125). Reciprocity (cooperation closed while the other side is
+hostile) has its own module, tests/test_reciprocity.py.
 
 Expected numbers are worked by hand from the default coefficients: kappa_target 0.5,
 kappa_actor 0.25, kappa_observer 0.15, kappa_parties 0.4, kappa_credit 0.3, and the CAMEO
@@ -375,12 +377,17 @@ def hand_case(tmp_path: Path, b_to_a: float, costs: str = "", side: str = "exact
     return model_of(tmp_path, hand_case_text(b_to_a, costs, side))
 
 
-def hand_case_text(b_to_a: float, costs: str = "", side: str = "exact") -> str:
-    """The file of ``hand_case``."""
+def hand_case_text(
+    b_to_a: float, costs: str = "", side: str = "exact", reciprocity: bool = False
+) -> str:
+    """The file of ``hand_case``. These cases work out the arithmetic of utilities, so by
+    default they turn reciprocity off: a hostile B (B -> A < 0) would close phone_call -> B
+    (tests/test_reciprocity.py works the same case out with it on)."""
+    switch = "" if reciprocity else ", reciprocity: false"
     a_extra = (
         "    interests:\n"
         f"      B -> A: {{want: 1, weight: 1, side: {side}}}\n"
-        f"    policy: {{kind: reactive, repertoire: [phone_call, condemn]{costs}}}\n"
+        f"    policy: {{kind: reactive, repertoire: [phone_call, condemn]{costs}{switch}}}\n"
     )
     relations = f"  B -> A: {b_to_a}\n  B -> C: -1\n  C -> B: 0.4\n  A -> C: 0.3\n"
     return THREE.format(a_extra=a_extra, b_extra="", c_extra="", relations=relations)
@@ -566,7 +573,13 @@ def test_difference_and_both_way_interests(tmp_path):
 # Consent
 
 
-def mediation_case(tmp_path: Path, a_interest: str, b_interest: str, weeks: int = 1):
+def mediation_case(
+    tmp_path: Path,
+    a_interest: str,
+    b_interest: str,
+    weeks: int = 1,
+    relations: str = "  C -> B: 0.2\n",
+):
     """C (reactive, only mediate, wants A <-> B = 1) may mediate between A and B."""
     end = date(2025, 1, 1) + timedelta(days=7 * weeks - 1)
     text = THREE.format(
@@ -577,7 +590,7 @@ def mediation_case(tmp_path: Path, a_interest: str, b_interest: str, weeks: int 
             "      A <-> B: {want: 1}\n"
             "    policy: {kind: reactive, repertoire: [mediate]}\n"
         ),
-        relations="  C -> B: 0.2\n",
+        relations=relations,
     ).replace("end: 2025-01-07", f"end: {end}")
     return model_of(tmp_path, text)
 
@@ -624,8 +637,13 @@ def test_mediation_refused_by_a_party_that_would_lose(tmp_path):
 
 def test_refused_proposal_still_starts_the_cooldown(tmp_path):
     # nine weekly steps; decision dates 01-07, 01-14, ..., 03-04; cooldown 4 weeks = 28 days:
-    # C proposes on 01-07, 02-04 and 03-04 (nothing B cares about changes), B refuses each time
-    model = mediation_case(tmp_path, WANTS_B, SHUNS_A, weeks=9)
+    # C proposes on 01-07, 02-04 and 03-04 (nothing B cares about changes), B refuses each time.
+    # B starts warm to C (0.5), so that its refusals (each moves B -> C by 0.25 * -0.5 of the
+    # room left: 0.5 -> 0.3125 on 01-07, and back toward 0.5 as memory fades) leave it at 0 or
+    # above and the parties still judge the mediator open to them (reciprocity).
+    model = mediation_case(
+        tmp_path, WANTS_B, SHUNS_A, weeks=9, relations="  C -> B: 0.2\n  B -> C: 0.5\n"
+    )
     model.run()
     assert model.n_steps == 9
     assert decided(model) == []
@@ -667,8 +685,10 @@ def test_proposal_to_act_jointly_refused_as_reject_proposal(tmp_path):
 
 def test_two_refusals_in_one_step_are_two_distinct_events(tmp_path):
     # C may propose a meeting and a joint upgrade to B in the same step (max_actions 2); B, who
-    # wants to stay cold to C, refuses both. Two refusals are two events: they need two ids
-    # (ids name events in what-ifs, and the plots tell events apart by (step, id)).
+    # wants to be cold to C, refuses both. Two refusals are two events: they need two ids
+    # (ids name events in what-ifs, and the plots tell events apart by (step, id)). B starts
+    # warm to C (0.5), so that after the first refusal it still regards C at 0 or above and the
+    # second proposal is open (reciprocity).
     text = THREE.format(
         a_extra="",
         b_extra="    interests:\n      B -> C: {want: -1, side: at_most}\n",
@@ -677,16 +697,19 @@ def test_two_refusals_in_one_step_are_two_distinct_events(tmp_path):
             "      B -> C: {want: 1}\n"
             "    policy: {kind: reactive, repertoire: [meet, upgrade_relations], max_actions: 2}\n"
         ),
-        relations="",
+        relations="  B -> C: 0.5\n",
     )
     model = model_of(tmp_path, text)
     model.step()
-    # upgrade_relations -> B: B -> C 0 -> 0.175 -> 0.175 + 0.0875 * 0.825 = 0.2471875,
-    #   C's utility 1 - 0.7528125**2 - 0.05 > 0; refused (B -> C: -0.125 afterwards)
-    # meet B: B -> C -0.125 -> -0.125 + 0.1 * 1.125 = -0.0125, utility 1.125**2 - 1.0125**2
-    #   - 0.05 = 0.19046875 > 0; refused again
+    # upgrade_relations -> B (s = 0.35): B -> C 0.5 -> 0.5 + 0.175 * 0.5 = 0.5875 -> 0.5875
+    #   + 0.0875 * 0.4125 = 0.62359375, C's utility 0.5**2 - 0.37640625**2 - 0.05 = 0.0583 > 0
+    #   (meet B: 0.5 + 0.1 * 0.5 = 0.55, utility 0.25 - 0.45**2 - 0.05 = -0.0025);
+    #   refused: reject_proposal (s = -0.5) moves B -> C to 0.5 - 0.125 * 1.5 = 0.3125
+    # meet B: B -> C 0.3125 -> 0.3125 + 0.1 * 0.6875 = 0.38125, utility 0.6875**2
+    #   - 0.61875**2 - 0.05 = 0.0398046875 > 0; open (0.3125 >= 0), refused again
     refusals = refused(model)
     assert [a.event.type.name for a in refusals] == ["reject_proposal", "reject_proposal"]
+    assert after_of(refusals[0], model, "B", "C") == pytest.approx(0.3125, abs=1e-9)
     ids = [a.event.id for a in model.applied]
     assert len(set(ids)) == len(ids), ids
     # the run's event list (used by the plots) keeps both
@@ -824,8 +847,12 @@ def test_reactive_article_runs_and_logs_its_decisions(tmp_path):
     by_actor = defaultdict(list)
     for a in decided(model):
         by_actor[a.event.actor].append(a)
-    for actor in ("CHN", "PAK", "AFG"):
+    # China and Kabul decide; Pakistan may not: its repertoire (visit, phone_call,
+    # upgrade_relations) is all cooperation Kabul must take part in, closed while Kabul is
+    # hostile to it (reciprocity), and not worth its cost once Kabul warms.
+    for actor in ("CHN", "AFG"):
         assert by_actor[actor], f"{actor} decided nothing"
+    for actor in ("CHN", "PAK", "AFG"):
         for a in by_actor[actor]:
             assert a.utility is not None and np.all(np.isfinite(a.utility[a.members]))
             assert a.alternatives

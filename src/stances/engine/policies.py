@@ -9,7 +9,9 @@ change with the same dynamics code that applies events, scores the action as the
 actor's discomfort minus the action's cost, and acts on the best one if it clears the threshold.
 
 Discomfort is the weighted squared distance from what the actor wants (its interests), so the
-same action is worth more the further the actor is from what it wants.
+same action is worth more the further the actor is from what it wants. Cooperation that needs
+the other side is open only while the other side is not hostile to the actor (reciprocity,
+docs/model.md), and a joint act happens only if no party with interests loses from it (consent).
 """
 
 from __future__ import annotations
@@ -171,6 +173,26 @@ def needs_consent(kind: EventType) -> bool:
     return kind.goldstein > 0 and kind.form in (Form.MEETING, Form.MEDIATION, Form.SYMMETRIC)
 
 
+RECIPROCAL_ROOTS = ("04", "06", "07")
+"""CAMEO roots of directed acts the target takes part in: consult (04), engage in material
+cooperation (06), provide aid (07)."""
+
+
+def needs_the_other_side(kind: EventType) -> bool:
+    """Cooperative acts the other side must take part in, so that reciprocity applies: those
+    needing consent, and cooperative directed acts whose CAMEO root is 04, 06 or 07 (a call, a
+    visit, hosting one, cooperation, aid)."""
+    directed = kind.form is Form.DIRECTED and kind.cameo[:2] in RECIPROCAL_ROOTS
+    return needs_consent(kind) or (kind.goldstein > 0 and directed)
+
+
+def reciprocated(R: np.ndarray, actor: int, others: tuple[int, ...]) -> np.ndarray:
+    """Reciprocity: where every other side regards the actor at 0 or above, R[k, o, actor] >= 0
+    for each o in `others` (the target, the parties of a meeting, the parties judging their
+    mediator); R of shape (K, N, N), scores in [-1, 1]. Bool, shape (K,)."""
+    return np.asarray((R[:, list(others), actor] >= 0).all(axis=1))
+
+
 def refusal_type(kind: EventType) -> EventType:
     """How a refusal is logged: 'reject_mediation' (CAMEO 126) or 'reject_proposal' (125)."""
     return named_types()["reject_mediation" if kind.form is Form.MEDIATION else "reject_proposal"]
@@ -223,8 +245,11 @@ class Reactive(Policy):
     Each step, up to ``max_actions`` times: every candidate (repertoire type x target or party
     pair) gets utility = discomfort now - discomfort after it - its cost; candidates in cooldown
     are left out; the best (temperature 0) or a softmax draw (temperature > 0) is taken if its
-    utility exceeds the threshold. Actions needing consent happen only where every party with
-    interests gains from them; otherwise each refusing party's refusal is logged and applied.
+    utility exceeds the threshold. Reciprocity: a cooperative act that needs the other side
+    (``needs_the_other_side``) is open only in the members where every other side regards the
+    actor at 0 or above; elsewhere it is left out, as a candidate in cooldown is. Actions needing
+    consent happen only where no party with interests loses from them (an indifferent party
+    consents); each refusing party's refusal is logged and applied.
     """
 
     name = "reactive"
@@ -258,6 +283,18 @@ class Reactive(Policy):
             if last is not None:
                 blocked[:, c] = today - last < self.spec.cooldown.days
         return blocked
+
+    def closed(self, actor: Agent) -> np.ndarray:
+        """Candidates the other side closes by reciprocity, per member: bool (K, C); none if
+        the policy's ``reciprocity`` is off."""
+        model = actor.model
+        closed = np.zeros((model.members, len(self.candidates)), dtype=bool)
+        if not self.spec.reciprocity:
+            return closed
+        for c, cand in enumerate(self.candidates):
+            if needs_the_other_side(cand.type):
+                closed[:, c] = ~reciprocated(model.R, actor.index, cand.others)
+        return closed
 
     def utilities(self, actor: Agent) -> np.ndarray:
         """Utility of every candidate for every member, shape (K, C): gain minus cost."""
@@ -307,7 +344,7 @@ class Reactive(Policy):
         active = np.ones(model.members, dtype=bool)  # a member that passes stops for the step
         for round_ in range(self.spec.max_actions):
             utilities = self.utilities(actor)
-            utilities[self._blocked(actor)] = -np.inf
+            utilities[self._blocked(actor) | self.closed(actor)] = -np.inf
             chosen = self.choose(utilities, model.member_rngs, active)
             active &= chosen >= 0
             if not active.any():
@@ -355,10 +392,10 @@ class Reactive(Policy):
                 continue  # nothing to judge by: no objection
             values = party.stakes.values(model.R)
             gains = party.stakes.of_values(values) - party.stakes.discomfort_after(values, changes)
-            refuses = members & (gains <= 0)
+            refuses = members & (gains < 0)  # indifference (a gain of exactly 0) consents
             if refuses.any():
                 refusals.append((party, refuses))
-            agree &= gains > 0
+            agree &= gains >= 0
         out = []
         if agree.any():  # the alternatives of the first member where it happened
             alternatives = self._alternatives(actor, utilities, agree, c)

@@ -316,6 +316,9 @@ class PolicySpec(_Strict):
     temperature: 0 picks the best action; above 0 (up to SCALE_MAX), a softmax draw over
         utilities / temperature.
     max_actions: at most this many actions per step (0 to MAX_ACTIONS).
+    reciprocity: true (the default): a cooperative act that needs the other side is open only
+        where every other side regards the actor at 0 or above (docs/model.md, "Reciprocity");
+        false: every candidate is open.
     """
 
     kind: PolicyKind = "reactive"
@@ -326,6 +329,7 @@ class PolicySpec(_Strict):
     cooldown: DurationField = parse_duration("4 weeks")
     temperature: Scaled = 0.0
     max_actions: Annotated[int, Field(strict=True, ge=0, le=MAX_ACTIONS)] = 1
+    reciprocity: Annotated[bool, Field(strict=True)] = True
 
 
 def policy_shorthand(value: Any) -> Any:
