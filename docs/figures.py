@@ -75,6 +75,15 @@ def history_figure() -> None:
     print(f"history: {held} of {len(verdicts)} observations hold")
 
 
+def explain_figure() -> None:
+    """Which events made Kabul's view of Pakistan: the waterfall `stances explain` draws."""
+    explanation = stances.explain(SCENARIOS / "article.yaml", [("AFG", "PAK")])
+    plots.explain_figure(explanation, 0).savefig(IMG / "explain-AFG-PAK.png", dpi=100)
+    k = explanation.explained
+    top = ", ".join(f"{e.id} {v:+.3f}" for e, v in explanation.top(0, k, 5))
+    print(f"explain AFG -> PAK: {explanation.none[k, 0]:+.2f} -> {explanation.full[k, 0]:+.2f}; {top}")
+
+
 def main() -> None:
     IMG.mkdir(parents=True, exist_ok=True)
     article = stances.run(SCENARIOS / "article.yaml")
@@ -83,6 +92,7 @@ def main() -> None:
     print(claims_table(article))
     print()
     history_figure()
+    explain_figure()
     for name in WHAT_IFS:
         variant = stances.run(SCENARIOS / f"{name}.yaml")
         comparison = Comparison(["article", name], [article, variant])

@@ -262,6 +262,23 @@ def test_tutorial_compare_prints_the_line_it_shows(tutorial_project, capsys):
     assert expected[0] in [squash(line) for line in out.splitlines()], out
 
 
+def test_tutorial_explain_prints_the_lines_it_shows(capsys, tmp_path):
+    shown = [text for lang, text in fenced_blocks(TUTORIAL) if "without it alone" in text]
+    assert len(shown) == 1
+    expected = [squash(line) for line in shown[0].splitlines() if line.strip()]
+    assert len(expected) == 6
+    capsys.readouterr()
+    out_dir = tmp_path / "why"
+    code = main(
+        ["explain", str(SCENARIOS / "article.yaml"), "--dyads", "AFG->PAK", "--out", str(out_dir)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    printed = [squash(line) for line in out.splitlines()]
+    start = printed.index(expected[0])
+    assert printed[start : start + 6] == expected, out
+
+
 @pytest.mark.parametrize(
     ("change", "marker"),
     [

@@ -427,7 +427,9 @@ def test_recorded_draws_lie_in_their_clip_ranges(files):
 
 def test_drawn_dates_are_whole_days_applied_in_their_step(whatif):
     seed, members = 6, 40
-    days = draw(whatif, member_rngs(seed, np.arange(members))).values["events[beijing-trilateral].date"]
+    days = draw(whatif, member_rngs(seed, np.arange(members))).values[
+        "events[beijing-trilateral].date"
+    ]
     res = api.run(whatif, members=members, seed=seed)
     recorded = (
         res.draws[res.draws["value_of"] == "events[beijing-trilateral].date"]

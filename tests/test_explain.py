@@ -81,7 +81,9 @@ def test_leaving_one_event_out_is_the_what_if_that_removes_it(explained, article
         event = article.events[e]
         path = without(tmp_path, ARTICLE, [event.id], f"without-{e}.yaml")
         np.testing.assert_allclose(
-            explained.full - explained.leave_one_out[e], scores_of(path, explained.dyads), atol=1e-12
+            explained.full - explained.leave_one_out[e],
+            scores_of(path, explained.dyads),
+            atol=1e-12,
         )
 
 
@@ -122,9 +124,7 @@ def test_two_identical_events_share_equally_and_an_event_that_touches_nothing_ge
     np.testing.assert_allclose(x.values[3, :before_call], 0.0, atol=1e-15)
 
 
-def test_sampled_orders_add_up_exactly_and_agree_with_exact_within_their_errors(
-    explained, article
-):
+def test_sampled_orders_add_up_exactly_and_agree_with_exact_within_their_errors(explained, article):
     sampled = explain(article, list(explained.dyads), orders=300)
     assert sampled.orders == 300 and sampled.stderr is not None
     gap = sampled.full - sampled.none
