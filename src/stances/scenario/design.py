@@ -207,7 +207,8 @@ def _numbers(values: np.ndarray, text: bool) -> tuple[np.ndarray, list[tuple[int
 
 
 def _number(value: Any, text: bool) -> float:
-    if isinstance(value, bool | np.bool_) or value is None:
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, bool) or value is None:
         raise ValueError(f"expected a number, got {shown(value)}")
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)

@@ -87,7 +87,7 @@ def _table(name: str, rows: list[tuple[int, list[tuple[str, int]]]]) -> tuple[di
         if len(cells) != len(header):
             problems.append(
                 Problem(
-                    Position(name, n, cells[min(len(cells), len(header)) - 1][1]),
+                    Position(name, n, cells[min(len(cells) - 1, len(header))][1]),
                     "",
                     f"{len(cells)} cells, the header has {len(header)} columns",
                 )
