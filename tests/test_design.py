@@ -151,6 +151,8 @@ def test_batches_and_first_member_give_the_same_members(whatif):
     whole = stances.run(whatif, design=design, seed=4)
     batched = stances.run(whatif, design=design, seed=4, batch=2)
     assert np.array_equal(whole.history, batched.history)
+    on_workers = stances.run(whatif, design=design, seed=4, batch=3, workers=2)
+    assert np.array_equal(whole.history, on_workers.history)
     later = stances.run(whatif, design=design.iloc[3:], seed=4, first_member=3)
     assert np.array_equal(later.history, whole.history[:, 3:])
     assert later.experiments().index.tolist() == [3, 4, 5, 6]
@@ -255,6 +257,9 @@ def test_other_table_faults(whatif):
     assert "expected a number, got True" in line
     with pytest.raises(ParameterError, match="expected a pandas DataFrame"):
         stances.run(whatif, design=[0.1, 0.2])
+    twice = pd.DataFrame([[0.1, 0.2]], columns=["parameters.noise", "parameters.noise"])
+    (line,) = problems(spec, twice)
+    assert line == "design: column 'parameters.noise': is given twice"
 
 
 # --- the command line ------------------------------------------------------------------

@@ -87,10 +87,7 @@ def design_of(
     plain numpy columns (``scenario.design.parse_design``); a ``Design`` as it is."""
     if design is None or isinstance(design, Design):
         return design
-    if isinstance(design, pd.DataFrame):
-        columns = {str(c): design[c].to_numpy() for c in design.columns}
-        return parse_design(spec, columns)
-    if isinstance(design, Mapping):
+    if isinstance(design, pd.DataFrame | Mapping):  # as plain numpy columns, then checked
         return parse_design(spec, columns_of(design))
     raise ParameterError(
         [

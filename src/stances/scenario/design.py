@@ -97,8 +97,14 @@ def overlaps(a: Target, b: Target) -> bool:
 
 def columns_of(table: Any) -> dict[str, np.ndarray]:
     """A table's columns as numpy arrays: a mapping name -> values, or a DataFrame-like with
-    ``.columns`` and ``table[name].to_numpy()``. TypeError for anything else."""
+    ``.columns`` and ``table[name].to_numpy()`` (DesignError if a name is given twice).
+    TypeError for anything else."""
     if hasattr(table, "columns") and hasattr(table, "__getitem__"):
+        names = [str(name) for name in table.columns]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            where = Position("design")
+            raise DesignError([Problem(where, f"column {n!r}", "is given twice") for n in twice])
         return {str(name): np.asarray(table[name].to_numpy()) for name in table.columns}
     if isinstance(table, Mapping):
         return {str(name): np.atleast_1d(np.asarray(values)) for name, values in table.items()}
