@@ -365,6 +365,17 @@ def test_missing_design_file_and_conflicting_options(whatif, tmp_path, capsys, m
     assert not (tmp_path / "results").exists()
 
 
+def test_a_design_does_not_apply_to_earlier_runs(whatif, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    earlier = tmp_path / "earlier"
+    assert main(["run", str(whatif), "--out", str(earlier), "--no-plots"]) == 0
+    csv = write(tmp_path, "d.csv", "parameters.noise\n0.1\n")
+    capsys.readouterr()
+    assert main(["compare", str(whatif), str(earlier), "--design", str(csv)]) == 2
+    assert "--design apply to scenario files, not to earlier runs" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
 def test_compare_runs_each_scenario_file_over_the_design(whatif, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     csv = write(tmp_path, "d.csv", "parameters.kappa_target\n0.2\n0.4\n0.6\n")

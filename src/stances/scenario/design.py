@@ -190,7 +190,8 @@ Where = Callable[[int | None, int], tuple[Position, str]]
 
 
 def python_where(keys: list[str]) -> Where:
-    """Positions of a design given in Python: ``design: row 3, column 'parameters.x'``."""
+    """Positions of a design given in Python: ``design: row 3, column 'parameters.x'``, rows
+    counted from 0 by position (a DataFrame's fourth row, whatever its index label)."""
 
     def where(row: int | None, col: int) -> tuple[Position, str]:
         place = f"column {keys[col]!r}" if row is None else f"row {row}, column {keys[col]!r}"
