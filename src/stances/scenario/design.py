@@ -253,7 +253,10 @@ def _days(values: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 def _day(value: Any) -> float:
     if isinstance(value, np.datetime64):
-        return float(_days(np.array([value]))[0][0])
+        (day,), bad = _days(np.array([value]))
+        if bad:
+            raise ValueError(bad[0][1])
+        return float(day)
     if isinstance(value, dt.datetime):
         if value.time() != dt.time(0):
             raise ValueError(f"expected a date, got {value} (a time of day)")
