@@ -81,7 +81,9 @@ def explain_figure() -> None:
     plots.explain_figure(explanation, 0).savefig(IMG / "explain-AFG-PAK.png", dpi=100)
     k = explanation.explained
     top = ", ".join(f"{e.id} {v:+.3f}" for e, v in explanation.top(0, k, 5))
-    print(f"explain AFG -> PAK: {explanation.none[k, 0]:+.2f} -> {explanation.full[k, 0]:+.2f}; {top}")
+    print(
+        f"explain AFG -> PAK: {explanation.none[k, 0]:+.2f} -> {explanation.full[k, 0]:+.2f}; {top}"
+    )
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ cal = stances.calibrate("benchmarks/article-calibrate.yaml", members=20000)
 cal.posterior_table()  # each uncertain value: prior and posterior quantiles
 why = stances.explain(sc, [("AFG", "PAK")])  # which events made the score
 why.table()        # each event's Shapley value and leave-one-out effect
+res = stances.run(sc, design=df)  # a member per row of chosen values (docs/ecosystem.md)
+res.experiments(), res.outcomes()  # member x inputs, member x final scores
 
 The names below are loaded when first used, so that ``import stances`` (and reading or
 validating scenario files) does not load Mesa, pandas or matplotlib.

@@ -9,7 +9,7 @@ scenarios stays quick.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +20,9 @@ from stances.analysis.compare import Comparison, Dyad
 from stances.analysis.sweep import SweepPoint
 from stances.result import Result
 from stances.scenario.builder import load_scenario
+from stances.scenario.design import Design, columns_of, parse_design
 from stances.scenario.library import ARTICLE
-from stances.scenario.types import Scenario
+from stances.scenario.types import ParameterError, Scenario, keyword_problem
 from stances.store import NextRunDir, load_run, save_run, write_manifest, write_new_directory
 
 if TYPE_CHECKING:
@@ -34,36 +35,81 @@ if TYPE_CHECKING:
 def run(
     scenario: Scenario | str | Path | None = None,
     seed: int | None = None,
-    members: int = 1,
+    members: int | None = None,
     workers: int = 1,
     *,
     first_member: int = 0,
     batch: int | None = None,
     dask: str | None = None,
     progress: bool | None = False,
+    design: pd.DataFrame | Mapping[str, Any] | Design | None = None,
 ) -> Result:
     """Run a scenario (default: the article) to the end of its time window.
 
     seed: the root seed (default: the scenario's); members: ensemble members, each drawing
-    from its own seed (root seed, member index), members first_member, first_member + 1, ...;
-    workers: processes to spread them over on this machine, or dask: the address of a Dask
-    scheduler; batch: members per batch (default: about four batches per worker). progress:
-    a progress bar on standard error (None: only on a terminal).
+    from its own seed (root seed, member index), members first_member, first_member + 1, ...
+    (default 1, or one per row of the design); workers: processes to spread them over on this
+    machine, or dask: the address of a Dask scheduler; batch: members per batch (default:
+    about four batches per worker). progress: a progress bar on standard error (None: only on
+    a terminal).
+
+    design: chosen values, one row per member (row r is member first_member + r), a column
+    per value named by its dotted key as for ``--set``: ``parameters.kappa_observer``,
+    ``parameters.memory_half_life`` (weeks), ``relations.A -> B``, ``baseline.A -> B``,
+    ``events.ID.intensity``, ``events.ID.date`` (dates, datetime64 or YYYY-MM-DD),
+    ``events.ID.until``. A designed value replaces the file's (a distribution too: it is not
+    drawn); the others are drawn as without a design. Raises DesignError (a ValueError and a
+    ScenarioError) with one problem per unknown column (did you mean ...) and per bad cell
+    (row, column); ParameterError when `members` is given and is not the number of rows.
+    ``Result.experiments()`` gives the inputs back, ``Result.outcomes()`` the scores.
     """
     from stances.engine import ensemble
 
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    checked = design_of(spec, design)
+    count = _members_of(checked, members)
     root, chunks = ensemble.run_chunks(
         spec,
-        members=members,
+        members=count,
         seed=seed,
         first_member=first_member,
         workers=workers,
         batch=batch,
         dask=dask,
         progress=progress,
+        design=checked,
     )
-    return Result.from_chunks(spec, root, spec.step_dates(), chunks)
+    return Result.from_chunks(spec, root, spec.step_dates(), chunks, design=checked)
+
+
+def design_of(
+    spec: Scenario, design: pd.DataFrame | Mapping[str, Any] | Design | None
+) -> Design | None:
+    """A design (a DataFrame, a mapping of column -> values) checked against the scenario as
+    plain numpy columns (``scenario.design.parse_design``); a ``Design`` as it is."""
+    if design is None or isinstance(design, Design):
+        return design
+    if isinstance(design, pd.DataFrame | Mapping):  # as plain numpy columns, then checked
+        return parse_design(spec, columns_of(design))
+    raise ParameterError(
+        [
+            keyword_problem(
+                "run",
+                "design",
+                f"expected a pandas DataFrame or a mapping of column -> values, got {type(design).__name__}",
+            )
+        ]
+    )
+
+
+def _members_of(design: Design | None, members: int | None) -> int:
+    """The number of members: `members` (default 1), or the design's rows."""
+    if design is None:
+        return 1 if members is None else members
+    if members is not None and members != design.rows:
+        message = f"the design has {design.rows} rows, one per member; got members={members}"
+        raise ParameterError([keyword_problem("run", "members", message)])
+    return design.rows
 
 
 def run_figures(
@@ -175,7 +221,9 @@ def save_sweep(
 
 def result_of(model: StanceModel) -> Result:
     """A model's run so far (steps taken, events applied) as a Result."""
-    return Result.from_chunks(model.spec, model.seed, model.dates, [model.chunk()])
+    return Result.from_chunks(
+        model.spec, model.seed, model.dates, [model.chunk()], design=model.design
+    )
 
 
 def check(result: Result, scenario: Scenario) -> tuple[list[Verdict], pd.DataFrame]:

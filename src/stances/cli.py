@@ -37,6 +37,7 @@ from stances.scenario.types import Scenario
 if TYPE_CHECKING:
     from stances.analysis.compare import Dyad
     from stances.result import Result
+    from stances.scenario.design import Design
 
 COMMANDS = (
     "run",
@@ -214,13 +215,14 @@ def _ensemble(
     members: int | None = None,
     first: int = 0,
     member_table: bool = False,
+    design: Design | None = None,
 ) -> Result:
     """Run the members (the memory they need checked first, with the member table when it
-    will be written)."""
+    will be written); with a design, one member per row of it."""
     from stances import api
     from stances.engine import ensemble
 
-    members = members or ns.runs
+    members = design.rows if design is not None else members or ns.runs
     try:
         if member_table:
             need = ensemble.memory_needed(
@@ -236,6 +238,7 @@ def _ensemble(
             batch=ns.batch,
             dask=ns.dask,
             progress=None,
+            design=design,
         )
     except ensemble.NotEnoughMemory as exc:
         raise InputError(str(exc)) from None
@@ -264,29 +267,59 @@ def _unique(dyads: list[Dyad]) -> list[Dyad]:
     return list(dict.fromkeys(dyads))
 
 
+def _check_design(ns: argparse.Namespace) -> None:
+    """--design gives the members: not with --runs or --member."""
+    if ns.design is None:
+        return
+    if ns.runs != 1 or getattr(ns, "member", None) is not None:
+        raise InputError("--design gives one member per line; leave out --runs and --member")
+
+
+def _design(ns: argparse.Namespace, scenario: Scenario) -> Design | None:
+    """The --design file checked against the scenario (None without one)."""
+    if ns.design is None:
+        return None
+    from stances.scenario.design_file import load_design
+
+    return load_design(ns.design, scenario)
+
+
+def _with_design_file(result: Result, ns: argparse.Namespace) -> Result:
+    """The result with the design file named in its manifest."""
+    if ns.design is not None:
+        result.manifest["design"]["file"] = str(ns.design)
+    return result
+
+
 def _run(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
+    _check_design(ns)
     scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
+    design = _design(ns, scenario)
     from stances import api
     from stances.store import NextRunDir
     from stances.text import change_table
 
     out = ns.out or NextRunDir(Path("results"), ns.file.stem)
     alone = ns.member is not None
-    members = 1 if alone else ns.runs
+    members = design.rows if design is not None else 1 if alone else ns.runs
     result = _ensemble(
         ns,
         scenario,
         members=members,
         first=ns.member or 0,
         member_table=members == 1 or ns.keep_members,
+        design=design,
     )
+    _with_design_file(result, ns)
     with _writing(out):
         out = api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
     seed = result.manifest["seed"]
     who = (
         f"member {ns.member} of seed {seed}"
         if alone
+        else f"{result.members} members from {ns.design}, root seed {seed}"
+        if design is not None
         else (
             f"{result.members} members, root seed {seed}" if result.members > 1 else f"seed {seed}"
         )
@@ -310,16 +343,17 @@ def _load_input(path: Path, sets: dict[str, str], ns: argparse.Namespace) -> Res
             raise InputError(
                 f"{path} is a directory but not a run directory (no manifest.json){hint}"
             )
-        if sets or ns.seed is not None:
+        if sets or ns.seed is not None or ns.design is not None:
             raise InputError(
-                f"{path}: --set and --seed apply to scenario files, not to earlier runs"
+                f"{path}: --set, --seed and --design apply to scenario files, not to earlier runs"
             )
         try:
             return load_run(path)
         except (OSError, ValueError, KeyError, IndexError) as exc:
             why = f"{type(exc).__name__}: {exc}"
             raise InputError(f"{path}: not a readable run directory ({why})") from None
-    return _ensemble(ns, load_scenario(path, sets))
+    scenario = load_scenario(path, sets)
+    return _with_design_file(_ensemble(ns, scenario, design=_design(ns, scenario)), ns)
 
 
 def _labels(paths: list[Path]) -> list[str]:
@@ -471,6 +505,7 @@ def _compare(ns: argparse.Namespace) -> int:
     if not math.isfinite(ns.threshold) or ns.threshold <= 0:
         raise InputError(f"--threshold must be a positive number, got {ns.threshold}")
     _check_ensemble(ns)
+    _check_design(ns)
     sets = _sets(ns.sets)
     from stances import api
     from stances.analysis.compare import Comparison, parse_dyads
@@ -497,6 +532,8 @@ def _compare(ns: argparse.Namespace) -> int:
         if ns.runs > 1
         else ""
     )
+    if ns.design is not None:
+        runs = f"Members from the design {ns.design} (bands: 50 % and 90 % of them)."
     sets_note = (
         ("Overrides: " + ", ".join(f"{k}={v}" for k, v in sets.items()) + ".") if sets else ""
     )
@@ -510,6 +547,7 @@ def _compare(ns: argparse.Namespace) -> int:
         "inputs": [str(p) for p in ns.inputs],
         "labels": comparison.labels,
         "sets": sets,
+        "design": None if ns.design is None else str(ns.design),
         "seed": ns.seed,
         "threshold": ns.threshold,
         "dyads": [f"{a} -> {b}" for a, b in dyads],

@@ -91,6 +91,17 @@ def _add_set(parser: argparse.ArgumentParser, help: str) -> None:
     )
 
 
+def _add_design(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--design",
+        type=Path,
+        metavar="FILE.csv",
+        help="chosen values, one member per line: a header of dotted keys as for --set "
+        "(e.g. parameters.kappa_observer,events.ID.date; half-lives in weeks), then one "
+        "line of values per member; instead of --runs",
+    )
+
+
 def build_parser(
     functions: Mapping[str, Callable[[argparse.Namespace], int]],
 ) -> argparse.ArgumentParser:
@@ -118,6 +129,7 @@ def build_parser(
         run,
         "override a value, e.g. --set parameters.memory_half_life='52 weeks' (repeatable)",
     )
+    _add_design(run)
     run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
     _add_ensemble_options(run)
     run.add_argument(
@@ -248,6 +260,7 @@ def build_parser(
         "--seed", type=int, help="seed for every scenario file run (default: each file's)"
     )
     _add_set(compare, "override a value in every scenario file (repeatable)")
+    _add_design(compare)
     compare.add_argument(
         "--dyads", help="dyads to show, e.g. 'AFG->PAK,IND<->AFG'; default: those that differ most"
     )

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stances.engine.log import Applied, Chunk, merge_chunks
+from stances.scenario.design import EPOCH_ORDINAL, Design
 from stances.scenario.types import Scenario
 
 EVENT_COLUMNS = [
@@ -113,9 +114,15 @@ class Result:
 
     @classmethod
     def from_chunks(
-        cls, spec: Scenario, seed: int, dates: list[date], chunks: list[Chunk]
+        cls,
+        spec: Scenario,
+        seed: int,
+        dates: list[date],
+        chunks: list[Chunk],
+        design: Design | None = None,
     ) -> Result:
-        """Join the batches of members of one run (any batching gives the same Result)."""
+        """Join the batches of members of one run (any batching gives the same Result); with
+        the design the members ran (its values are in `draws`, under its column names)."""
         joined = merge_chunks(chunks)
         history, records, draws = joined.history, joined.records, joined.draws
         steps = history.shape[0] - 1
@@ -143,8 +150,11 @@ class Result:
                 for name, i in spec.issues.items()
             },
         }
+        if design is not None:
+            manifest["design"] = {"rows": design.rows, "columns": design.keys}
         first = manifest["first_member"]
         units = {u.label: u.distribution.unit for u in spec.uncertain}
+        units.update({c.key: c.unit for c in design.columns} if design else {})
         draws_table = draws_frame(
             [
                 {
@@ -295,6 +305,58 @@ class Result:
             )
         return self.history[:, :, self.actor_ids.index(actor), self.actor_ids.index(toward)]
 
+    def experiments(self) -> pd.DataFrame:
+        """The inputs of every member, one row per member (index `member`) and one column per
+        designed or drawn value, named by its dotted key (``events.ID.date``, as a design
+        names it), in the units a design is written in: numbers, durations in weeks, dates as
+        datetime64[ns]. The columns of the design first, in its order, then the drawn values.
+        With EMA Workbench's words: the experiments; ``outcomes`` gives the outcomes."""
+        first = int(self.manifest.get("first_member", 0))
+        index = pd.RangeIndex(first, first + self.members, name="member")
+        draws = self.draws
+        if draws is None or draws.empty:
+            return pd.DataFrame(index=index)
+        labels = list(dict.fromkeys(draws["value_of"]))
+        wide = draws.pivot(index="member", columns="value_of", values="value")
+        wide = wide.reindex(index=index, columns=labels)
+        units = draws.groupby("value_of", sort=False)["unit"].first()
+        table = pd.DataFrame(index=index)
+        for label in labels:
+            table[_dotted(label)] = _written(wide[label].to_numpy(), units[label])
+        table.columns.name = None
+        return table
+
+    def outcomes(self, at: date | str | np.datetime64 | None = None) -> pd.DataFrame:
+        """Every member's scores at the end (or at the last step boundary on or before the
+        date `at`): one row per member (index `member`), one column per dyad 'A -> B', in
+        [-1, 1]. ValueError for a date outside the run, or a run without member scores."""
+        if self.history is None:
+            raise ValueError(
+                f"{self.title}: member scores were not kept (save with --keep-members)"
+            )
+        step = len(self.dates) - 1 if at is None else self._step_at(at)
+        ids = self.actor_ids
+        first = int(self.manifest.get("first_member", 0))
+        scores = self.history[step]
+        return pd.DataFrame(
+            {
+                f"{a} -> {b}": scores[:, i, j]
+                for i, a in enumerate(ids)
+                for j, b in enumerate(ids)
+                if i != j
+            },
+            index=pd.RangeIndex(first, first + self.members, name="member"),
+        )
+
+    def _step_at(self, at: date | str | np.datetime64) -> int:
+        """The last step boundary on or before a date."""
+        day = pd.Timestamp(at).date()
+        if not self.dates[0] <= day:
+            raise ValueError(f"{day} is before the run's start, {self.dates[0]}")
+        if day > self.dates[-1]:
+            raise ValueError(f"{day} is after the run's last step boundary, {self.dates[-1]}")
+        return sum(d <= day for d in self.dates) - 1  # the dates are in order
+
     def changes(self) -> pd.DataFrame:
         """Each dyad's initial and final score (median over members) and the change, largest
         first."""
@@ -339,6 +401,25 @@ def draws_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         "as_written": str,
     }
     return pd.DataFrame(rows, columns=DRAW_COLUMNS).astype(types)
+
+
+def _dotted(label: str) -> str:
+    """A drawn value's label as a dotted key: 'events[ID].date' -> 'events.ID.date'."""
+    if label.startswith("events[") and "]." in label:
+        ident, _, field = label[len("events[") :].rpartition("].")
+        return f"events.{ident}.{field}"
+    return label
+
+
+def _written(values: np.ndarray, unit: str) -> np.ndarray:
+    """Values of draws.csv in the units a design is written in: day numbers as datetime64[ns]
+    dates, days as weeks, numbers as they are."""
+    if unit == DRAW_UNITS["date"]:
+        days = np.round(values).astype("int64") - EPOCH_ORDINAL
+        return days.astype("datetime64[D]").astype("datetime64[ns]")
+    if unit == DRAW_UNITS["days"]:
+        return values / 7.0
+    return values
 
 
 def _as_written(value: float, unit: str | None) -> str:

@@ -32,6 +32,7 @@ import numpy as np
 from stances.engine.log import Chunk
 from stances.engine.model import StanceModel
 from stances.errors import printable
+from stances.scenario.design import Design
 from stances.scenario.types import Scenario
 
 DEFAULT_BATCH = 2000  # members per batch: big enough for numpy, small enough for memory
@@ -47,10 +48,16 @@ class NotEnoughMemory(MemoryError):
     """A run would need more memory than this machine has available; nothing was started."""
 
 
-def run_batch(task: tuple[Scenario, int, int, int]) -> Chunk:
-    """Run members first .. first + count - 1 of a run with root seed `seed`."""
-    scenario, seed, first, count = task
-    model = StanceModel(scenario, rng=seed, members=count, first_member=first, collect=False)
+def run_batch(
+    task: tuple[Scenario, int, int, int] | tuple[Scenario, int, int, int, Design | None],
+) -> Chunk:
+    """Run members first .. first + count - 1 of a run with root seed `seed` (with a design:
+    the batch's rows of it)."""
+    scenario, seed, first, count, *rest = task
+    design = rest[0] if rest else None
+    model = StanceModel(
+        scenario, rng=seed, members=count, first_member=first, collect=False, design=design
+    )
     model.run()
     chunk = model.chunk()
     _forget(model)
@@ -224,22 +231,27 @@ def run_chunks(
     batch: int | None = None,
     dask: str | None = None,
     progress: bool | None = None,
+    design: Design | None = None,
 ) -> tuple[int, list[Chunk]]:
     """Run `members` members of a scenario (members first_member, ...): the root seed used and
-    the chunk of each batch.
+    the chunk of each batch. design: chosen values, one row per member (then `members` is
+    its number of rows); each batch gets its own rows.
 
     workers: processes on this machine; dask: the address of a Dask scheduler to send the
     batches to instead. progress: None shows a bar only on a terminal. Raises ValueError for
     member numbers outside 0 .. MAX_MEMBER and NotEnoughMemory (before starting anything)
     when the run would not fit in the memory available.
     """
+    if design is not None and members != design.rows:
+        raise ValueError(f"the design has {design.rows} rows, one per member; got {members}")
     check_members(first_member, members)
     need = memory_needed(scenario, members, batch, workers, on_dask=bool(dask))
     check_memory(scenario, need, members)
     root = scenario.seed if seed is None else int(seed)
     size = batch or default_batch(members, workers)
     tasks = [
-        (scenario, root, first, count) for first, count in batches(members, first_member, size)
+        (scenario, root, first, count, _rows(design, first - first_member, count))
+        for first, count in batches(members, first_member, size)
     ]
     label = printable(scenario.title[:40])
     if dask:
@@ -249,6 +261,11 @@ def run_chunks(
     else:
         chunks = list(_progress(map(run_batch, tasks), len(tasks), label, progress))
     return root, chunks
+
+
+def _rows(design: Design | None, start: int, count: int) -> Design | None:
+    """The design's rows of one batch (None without a design)."""
+    return None if design is None else design.part(start, count)
 
 
 def _run_on_workers(tasks: list, workers: int, label: str, progress: bool | None) -> list[Chunk]:

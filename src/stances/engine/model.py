@@ -29,6 +29,7 @@ from stances.engine.policies import Policy, Stakes, make_policy
 from stances.engine.sampling import draw, member_rngs, noise_rngs
 from stances.errors import Problem
 from stances.scenario.builder import load_scenario
+from stances.scenario.design import Design, columns_of, parse_design
 from stances.scenario.library import ARTICLE
 from stances.scenario.types import (
     Event,
@@ -78,6 +79,22 @@ def _option_problems(**options: int | None) -> list[Problem]:
     return problems
 
 
+def _design_of(spec: Scenario, design: Any, members: int) -> Design | None:
+    """The design checked against the scenario (None without one); ParameterError when
+    `members` is neither 1 nor its number of rows."""
+    if design is None or isinstance(design, Design):
+        checked = design
+    else:
+        try:
+            checked = parse_design(spec, columns_of(design))
+        except TypeError as exc:
+            raise ParameterError([keyword_problem("StanceModel", "design", str(exc))]) from None
+    if checked is not None and members not in (1, checked.rows):
+        message = f"the design has {checked.rows} rows, one per member; got members={members}"
+        raise ParameterError([keyword_problem("StanceModel", "members", message)])
+    return checked
+
+
 class StanceModel(mesa.Model):
     """How states regard each other as dated events happen.
 
@@ -95,6 +112,14 @@ class StanceModel(mesa.Model):
         events_in: which of the file's events happen in which member, bool of shape (E, K),
             E the file's events in file order; default: every event in every member. An event
             left out of a member is not applied there at all (nor pressed again if lasting).
+        design: chosen values per member (``scenario.design``): a pandas DataFrame (read
+            through its ``.columns`` and ``.to_numpy()``, so the engine imports no pandas), a
+            mapping of column -> values, or a checked ``Design``. Row r gives member
+            first_member + r its values; columns are dotted keys as for ``--set``
+            (``parameters.kappa_observer``, ``parameters.memory_half_life`` in weeks,
+            ``relations.A -> B``, ``baseline.A -> B``, ``events.ID.intensity``,
+            ``events.ID.date``, ``events.ID.until``). The members are its rows (``members``,
+            if given, must be 1 or their number); values it does not set are drawn as usual.
         **kwargs: overrides of the scenario's ``parameters:``, checked as a file's are, e.g.
             ``kappa_observer=0.2``, ``memory_half_life="52 weeks"`` or a distribution
             ``kappa_observer={"uniform": [0.1, 0.2]}``. The name ``kwargs`` is Mesa's: its
@@ -103,6 +128,7 @@ class StanceModel(mesa.Model):
     Raises:
         ParameterError (a ValueError): one line per bad keyword, e.g. ``StanceModel(kappa_obsrver=
             ...): unknown parameter 'kappa_obsrver' (did you mean 'kappa_observer'?)``.
+        DesignError (a ValueError): one line per bad column or cell of the design.
 
     Attributes:
         R: scores, shape (K, N, N), in [-1, 1]; R[k, i, j] is how actor i regards actor j.
@@ -126,6 +152,7 @@ class StanceModel(mesa.Model):
         collect: bool = True,
         copies_of: int | None = None,
         events_in: np.ndarray | None = None,
+        design: Design | Any = None,
         **kwargs: Any,
     ) -> None:
         if not isinstance(scenario, Scenario | str | Path | None):
@@ -142,12 +169,15 @@ class StanceModel(mesa.Model):
         problems = _option_problems(
             rng=rng, members=members, first_member=first_member, copies_of=copies_of
         )
-        problems += _events_in_problems(events_in, len(spec.events), members)
         try:
             spec = spec.with_parameters("StanceModel", **kwargs) if kwargs else spec
         except ParameterError as exc:
             problems += exc.problems
         if problems:
+            raise ParameterError(problems)
+        self.design = _design_of(spec, design, members)
+        members = self.design.rows if self.design is not None else members
+        if problems := _events_in_problems(events_in, len(spec.events), members):
             raise ParameterError(problems)
         self.seed = spec.seed if rng is None else int(rng)
         super().__init__(rng=self.seed)  # Mesa's own generators: the actors' order each step
@@ -159,7 +189,7 @@ class StanceModel(mesa.Model):
             first_member + np.arange(members) if copies_of is None else np.full(members, copies_of)
         )
         self.member_rngs = member_rngs(self.seed, indices)
-        self.draws = draw(spec, self.member_rngs)
+        self.draws = draw(spec, self.member_rngs, self.design)
         values = self.draws.parameters
         self.coefficients = dynamics.Coefficients(*(values[name] for name in KAPPAS))
         _ = self.coefficients.matrix  # worked out once, here, for every event to share
@@ -209,10 +239,10 @@ class StanceModel(mesa.Model):
         goldstein = np.array([[e.type.goldstein] for e in spec.events]).reshape(-1, 1)
         self._strengths = self.draws.intensity * goldstein / 10.0  # (E, K): s = w g / 10
         self._earliest = self._earliest_dates()
+        targets = [u.target for u in spec.uncertain]
+        targets += [c.target for c in self.design.columns] if self.design else []
         self._drawn_dates = {
-            u.target.index
-            for u in spec.uncertain
-            if isinstance(u.target, EventValue) and u.target.field == "date"
+            t.index for t in targets if isinstance(t, EventValue) and t.field == "date"
         }
         types = {**named_types(), **spec.event_types}
         self._actors = [
@@ -296,13 +326,17 @@ class StanceModel(mesa.Model):
         return steps, last, due
 
     def _earliest_dates(self) -> list[dt.date]:
-        """The earliest date each event can take (its window's start if its date is drawn)."""
+        """The earliest date each event can take (its window's start if its date is drawn; the
+        earliest in the whole design if designed)."""
         earliest = [e.date for e in self.spec.events]
         for u in self.spec.uncertain:
             if isinstance(u.target, EventValue) and u.target.field == "date":
                 earliest[u.target.index] = date.fromordinal(
                     int(max(u.distribution.support[0], self.dates[0].toordinal()))
                 )
+        for column in self.design.columns if self.design else ():
+            if isinstance(column.target, EventValue) and column.target.field == "date":
+                earliest[column.target.index] = date.fromordinal(int(column.lowest))
         return earliest
 
     @property
