@@ -27,6 +27,7 @@ CONFINED = {
         "plots/compare.py",
         "plots/calibration.py",
         "plots/explain.py",
+        "plots/sensitivity.py",
     },
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
     from stances.analysis.explain import Explanation
     from stances.analysis.observations import Verdict
+    from stances.analysis.sensitivity import Sensitivity
     from stances.engine.model import StanceModel
 
 
@@ -394,6 +395,114 @@ def save_explanation(
                 "dyads": [f"{a} -> {b}" for a, b in explanation.dyads],
                 "explained_date": explanation.dates[explanation.explained].isoformat(),
                 "events": [event.id for event in explanation.events],
+            },
+        )
+
+    return write_new_directory(out, write)
+
+
+def sensitivity(
+    scenario: Scenario | str | Path | None = None,
+    method: str = "sobol",
+    n: int = 256,
+    outcomes: list[str] | None = None,
+    *,
+    vary: list[str] | None = None,
+    seed: int | None = None,
+    over_time: str | None = None,
+    most: int = 4,
+) -> Sensitivity:
+    """Global sensitivity of scores to the uncertain values (``analysis.sensitivity``).
+
+    method: 'sobol' (S1, ST; n (2D + 2) members for D factors), 'morris' (mu*, sigma; n
+    trajectories, n (D + 1) members) or 'delta' (delta, S1; n members). outcomes: 'A->B',
+    'A->B at end' or 'A->B at YYYY-MM-DD' (default: the `most` end scores that vary most over
+    the sample). vary: ranges 'KEY=LO..HI' as factors instead of the file's uncertain values.
+    over_time: a dyad 'A->B' whose indices are also worked out at every step boundary. The
+    sample runs as one ensemble through ``design=``; seed: its root seed and SALib's.
+    """
+    from stances.analysis.sensitivity import (
+        Outcome,
+        SensitivityError,
+        factors_of,
+        parse_outcome,
+        parse_range,
+    )
+    from stances.analysis.sensitivity import (
+        sensitivity as analyse,
+    )
+    from stances.errors import Position, Problem
+
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    factors = [parse_range(spec, text) for text in vary] if vary else factors_of(spec)
+    if not factors:
+        where = Position(str(spec.path))
+        raise SensitivityError(
+            [
+                Problem(
+                    where,
+                    "uncertain values",
+                    "nothing to vary: the file has no uncertain "
+                    "values; give ranges with --vary KEY=LO..HI",
+                )
+            ]
+        )
+    asked = [parse_outcome(spec, text) for text in outcomes or []]
+    timed = parse_outcome(spec, over_time) if over_time else None
+    dates = spec.step_dates()
+    root = spec.seed if seed is None else seed
+    if timed is not None:
+        asked_or_end = asked or [Outcome(timed.actor, timed.toward)]
+        over = [Outcome(timed.actor, timed.toward, d) for d in dates[1:-1] if d <= spec.time.end]
+        asked = asked_or_end + [o for o in over if o not in asked_or_end]
+
+    def evaluate(design: dict) -> dict:
+        result = run(spec, seed=root, design=design)
+        ends = result.outcomes()
+        values = {f"{c} at end": ends[c].to_numpy() for c in ends.columns}
+        for o in asked:
+            if o.at is not None:
+                values[o.label] = result.outcomes(at=o.at)[f"{o.actor} -> {o.toward}"].to_numpy()
+        return values
+
+    labels = [o.label for o in asked] or None
+    return analyse(spec.title, factors, labels, method, n, root, evaluate, most)
+
+
+def save_sensitivity(
+    analysis: Sensitivity,
+    out: Path | NextRunDir,
+    *,
+    manifest: dict | None = None,
+    plots: bool = True,
+    over_time: str | None = None,
+) -> Path:
+    """A new directory with sensitivity.csv (every index of every factor and outcome),
+    design.csv (the sample and its outcomes), manifest.json and, with plots,
+    sensitivity.png (the indices as bars with confidence intervals) and, given a dyad
+    `over_time` ('A -> B'), sensitivity-over-time.png."""
+
+    def write(scratch: Path) -> None:
+        analysis.table().to_csv(scratch / "sensitivity.csv", index=False, float_format="%.6g")
+        analysis.design().to_csv(scratch / "design.csv", index=False, float_format="%.10g")
+        if plots:
+            from stances import plots as figures
+
+            figures.sensitivity_figure(analysis).savefig(scratch / "sensitivity.png", dpi=130)
+            if over_time is not None:
+                figures.sensitivity_over_time_figure(analysis, over_time).savefig(
+                    scratch / "sensitivity-over-time.png", dpi=130
+                )
+        write_manifest(
+            scratch,
+            {
+                **(manifest or {}),
+                "title": analysis.title,
+                "method": analysis.method,
+                "n": analysis.n,
+                "members": analysis.rows,
+                "factors": {f.key: f.describe() for f in analysis.factors},
+                "outcomes": list(analysis.outcomes),
             },
         )
 

@@ -44,6 +44,7 @@ COMMANDS = (
     "check",
     "calibrate",
     "explain",
+    "sensitivity",
     "compare",
     "sweep",
     "validate",
@@ -499,6 +500,60 @@ def _explain(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _sensitivity(ns: argparse.Namespace) -> int:
+    from stances import api
+    from stances.analysis.sensitivity import parse_outcome
+    from stances.result import package_versions
+    from stances.store import NextRunDir
+    from stances.text import sensitivity_text
+
+    if ns.seed is not None and ns.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {ns.seed}")
+    if not 2 <= ns.runs <= 2**20:
+        raise InputError(f"--runs must be between 2 and {2**20}, got {ns.runs}")
+    if ns.method == "sobol" and ns.runs & (ns.runs - 1):
+        raise InputError(
+            f"--runs must be a power of 2 for sobol (Saltelli's scheme), got {ns.runs}"
+        )
+    scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
+    _importable("SALib", "sensitivity")
+    over = parse_outcome(scenario, ns.over_time) if ns.over_time else None
+    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-sensitivity")
+    analysis = api.sensitivity(
+        scenario,
+        ns.method,
+        ns.runs,
+        ns.outcome or None,
+        vary=ns.vary or None,
+        seed=ns.seed,
+        over_time=ns.over_time,
+    )
+    manifest = {
+        "command": "sensitivity",
+        "scenario": str(scenario.path),
+        "versions": package_versions(),
+    }
+    dyad = f"{over.actor} -> {over.toward}" if over else None
+    with _writing(out):
+        out = api.save_sensitivity(
+            analysis, out, manifest=manifest, plots=not ns.no_plots, over_time=dyad
+        )
+    _say(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
+    _say()
+    _say(sensitivity_text(analysis))
+    return 0
+
+
+def _importable(module: str, command: str) -> None:
+    """InputError saying how to install an optional extra when `module` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise InputError(
+            f'{command} needs {module}, an optional extra: pip install -e ".[ensemble-tools]"'
+        )
+
+
 def _compare(ns: argparse.Namespace) -> int:
     if len(ns.inputs) < 2:
         raise InputError("compare needs at least two inputs (scenario files or run directories)")
@@ -726,6 +781,7 @@ COMMAND_FUNCTIONS = {
     "check": _check,
     "calibrate": _calibrate,
     "explain": _explain,
+    "sensitivity": _sensitivity,
     "run": _run,
     "compare": _compare,
     "sweep": _sweep,

@@ -1,4 +1,4 @@
-"""The command line's options: one subcommand each for run, check, calibrate, explain, compare, sweep,
+"""The command line's options: one subcommand each for run, check, calibrate, explain, sensitivity, compare, sweep,
 new, schema, validate and events, each with an example and a pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
@@ -20,6 +20,7 @@ MEMBER_LIMIT = "2**63 - 1"  # engine.ensemble.MAX_MEMBER, written out for the he
 EXAMPLES = {
     "check": "stances check scenarios/history-2021-2024.yaml",
     "calibrate": "stances calibrate benchmarks/article-calibrate.yaml --runs 20000 --as distribution",
+    "sensitivity": "stances sensitivity benchmarks/article-uncertain.yaml --method sobol --runs 1024 --outcome 'AFG->PAK'",
     "explain": "stances explain scenarios/article.yaml --dyads 'AFG<->PAK'",
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
@@ -242,6 +243,56 @@ def build_parser(
     explain.add_argument("--seed", type=int, help="root seed, 0 or more (default: the file's)")
     _add_set(explain, "override a value (repeatable), e.g. --set parameters.kappa_actor=0.1")
     explain.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+
+    sens = _subparser(
+        sub,
+        "sensitivity",
+        "which uncertain values the scores hinge on: Sobol, Morris or delta indices with "
+        "confidence intervals (SALib; sensitivity.csv)",
+    )
+    sens.add_argument("file", type=Path, help="scenario file; its uncertain values are the factors")
+    sens.add_argument(
+        "--method", choices=("sobol", "morris", "delta"), default="sobol", help="default sobol"
+    )
+    sens.add_argument(
+        "--runs",
+        type=int,
+        default=256,
+        metavar="N",
+        help="base sample size: sobol runs N (2D + 2) members for D factors (a power of 2), "
+        "morris N trajectories of D + 1, delta N (default 256)",
+    )
+    sens.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        metavar="'A->B [at DATE]'",
+        help="a score to analyse, at the end or 'at YYYY-MM-DD' (repeatable); default: the four "
+        "end scores that vary most",
+    )
+    sens.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=LO..HI",
+        help="a factor's range instead of the file's uncertain values, e.g. "
+        "parameters.kappa_observer=0.05..0.25 or events.ID.date=2025-05-01..2025-06-15 "
+        "(repeatable; durations in weeks)",
+    )
+    sens.add_argument(
+        "--over-time",
+        metavar="'A->B'",
+        help="also work out that score's indices at every step boundary "
+        "(sensitivity-over-time.png)",
+    )
+    sens.add_argument(
+        "--out", type=Path, help="directory to create; default results/NAME-sensitivity-NNN"
+    )
+    sens.add_argument(
+        "--seed", type=int, help="root seed of the run and of SALib (default: the file's)"
+    )
+    _add_set(sens, "override a value (repeatable)")
+    sens.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
 
     compare = _subparser(
         sub, "compare", "compare scenarios (files, or earlier run directories) side by side"

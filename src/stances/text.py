@@ -13,6 +13,7 @@ from stances.result import Result
 if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
     from stances.analysis.explain import Explanation
+    from stances.analysis.sensitivity import Sensitivity
 
 
 def change_table(result: Result, rows: int = 8) -> str:
@@ -150,4 +151,35 @@ def explanation_text(explanation: Explanation, top: int = 5) -> str:
                     f"  {value:+.3f}{err}  {event.id:<30} {event.date:%d %b %Y}  "
                     f"(without it alone: {alone:+.2f})"
                 )
+    return "\n".join(lines)
+
+
+def sensitivity_text(analysis: Sensitivity) -> str:
+    """Each outcome's factors, ranked by the method's first index, with every index and its
+    95 % confidence half-width (the end outcomes only, when indices were worked out over
+    time too)."""
+    from stances.analysis.sensitivity import INDICES
+
+    names = INDICES[analysis.method]
+    lines = [
+        f"{analysis.title}: {analysis.method} indices over {len(analysis.factors)} factors, "
+        f"{analysis.rows:,} members (n = {analysis.n}); ± is the 95 % confidence half-width"
+    ]
+    outcomes = [o for o in analysis.outcomes if o.endswith(" at end")] or list(analysis.outcomes)
+    width = max(len(f.key) for f in analysis.factors) + 2
+    for outcome in outcomes:
+        indices = analysis.indices[outcome]
+        first = indices[names[0]][0]
+        order = sorted(
+            range(len(analysis.factors)), key=lambda f: -(first[f] if first[f] == first[f] else 0)
+        )
+        lines += ["", f"{outcome}", f"  {'factor':<{width}}" + "".join(f"{n:>16}" for n in names)]
+        for f in order:
+            cells = []
+            for name in names:
+                value, conf = indices[name][0][f], indices[name][1][f]
+                cells.append(f"{value:.3f}" + (f" ± {conf:.3f}" if conf == conf else "        "))
+            lines.append(
+                f"  {analysis.factors[f].key:<{width}}" + "".join(f"{c:>16}" for c in cells)
+            )
     return "\n".join(lines)

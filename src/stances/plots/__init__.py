@@ -18,6 +18,7 @@ from stances.plots.compare import (
 )
 from stances.plots.explain import explain_figure
 from stances.plots.relations import matrix_figure, relations_figure
+from stances.plots.sensitivity import sensitivity_figure, sensitivity_over_time_figure
 
 __all__ = [
     "calibration_bands_figure",
@@ -31,6 +32,8 @@ __all__ = [
     "posterior_figure",
     "relations_figure",
     "scenario_colour",
+    "sensitivity_figure",
+    "sensitivity_over_time_figure",
     "stance_comparison_figure",
     "stances_figure",
     "sweep_figure",

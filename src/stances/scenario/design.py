@@ -403,3 +403,14 @@ def _support(spec: Scenario, index: int, field: str, end: int) -> float:
     fixed = event.date if field == "date" else event.until
     assert fixed is not None
     return float(fixed.toordinal())
+
+
+def allowed_range(spec: Scenario, key: str) -> tuple[float, float]:
+    """The range a value named by a design key may take, in the units a design is written in
+    (durations in weeks, dates as day numbers). KeyError with the reason for an unknown key."""
+    found = target_of(spec, key)
+    if isinstance(found, str):
+        raise KeyError(found)
+    target, unit = found
+    lo, hi, _ = _range_of(target, unit, spec)
+    return lo, hi
