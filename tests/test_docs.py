@@ -340,3 +340,13 @@ def test_every_shipped_what_if_is_in_the_readme_gallery():
     assert WHAT_IFS
     missing = [p.name for p in WHAT_IFS if p.name not in sections.get(p.name, gallery)]
     assert missing == []
+
+
+def test_readme_python_block_runs_as_written(tmp_path, monkeypatch):
+    blocks = [text for lang, text in fenced_blocks(README) if lang == "python"]
+    assert len(blocks) == 1
+    for folder in ("scenarios", "benchmarks"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    assert (tmp_path / "results" / "my-run" / "manifest.json").is_file()

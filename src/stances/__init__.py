@@ -27,7 +27,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    from stances.api import calibrate, explain, load, run, save
+    from stances.api import calibrate, explain, load, run, save, sensitivity
     from stances.engine.model import StanceModel
     from stances.result import Result
 
@@ -40,6 +40,7 @@ _LAZY = {
     "run": "stances.api",
     "calibrate": "stances.api",
     "explain": "stances.api",
+    "sensitivity": "stances.api",
     "save": "stances.api",
     "load": "stances.api",
     "StanceModel": "stances.engine.model",
@@ -58,6 +59,7 @@ __all__ = [
     "load_scenario",
     "run",
     "save",
+    "sensitivity",
 ]
 
 
