@@ -28,6 +28,7 @@ CONFINED = {
         "plots/calibration.py",
         "plots/explain.py",
         "plots/sensitivity.py",
+        "notebook.py",  # renders figures for notebooks (its types only)
     },
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")

@@ -27,7 +27,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    from stances.api import calibrate, explain, load, run, save, sensitivity
+    from stances.api import calibrate, compare, explain, load, run, save, sensitivity
     from stances.engine.model import StanceModel
     from stances.result import Result
 
@@ -39,6 +39,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _LAZY = {
     "run": "stances.api",
     "calibrate": "stances.api",
+    "compare": "stances.api",
     "explain": "stances.api",
     "sensitivity": "stances.api",
     "save": "stances.api",
@@ -54,6 +55,7 @@ __all__ = [
     "StanceModel",
     "__version__",
     "calibrate",
+    "compare",
     "explain",
     "load",
     "load_scenario",

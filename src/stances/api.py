@@ -507,3 +507,34 @@ def save_sensitivity(
         )
 
     return write_new_directory(out, write)
+
+
+def compare(
+    inputs: list[Scenario | str | Path | Result],
+    labels: list[str] | None = None,
+    *,
+    members: int = 1,
+    seed: int | None = None,
+) -> Comparison:
+    """Scenarios side by side (the first is the reference): each input a Scenario, a scenario
+    file, a run directory or a Result already run; `members` and `seed` for the ones that run.
+    Labels default to the files' names (or the titles). The Comparison's tables are tidy
+    DataFrames (``final_table``, ``stance_table``) and its figures those ``stances compare``
+    writes (``stances.plots.comparison_figure``, ``difference_figure``)."""
+    results, names = [], []
+    for item in inputs:
+        if isinstance(item, Result):
+            results.append(item)
+            names.append(item.title)
+            continue
+        path = None if isinstance(item, Scenario) else Path(item)
+        if path is not None and path.is_dir():
+            results.append(load_run(path))
+            names.append(path.name)
+            continue
+        spec = item if isinstance(item, Scenario) else load_scenario(item)
+        results.append(run(spec, seed=seed, members=members))
+        names.append(spec.path.stem)
+    if labels is None:
+        labels = [f"{n}#{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+    return Comparison(list(labels), results)

@@ -12,7 +12,7 @@ import platform
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from importlib import metadata
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stances.engine.log import Applied, Chunk, merge_chunks
+from stances.errors import shown, suggest
 from stances.scenario.design import EPOCH_ORDINAL, Design
 from stances.scenario.types import Scenario
 
@@ -81,7 +82,14 @@ def as_datetime64(days: list[date]) -> np.ndarray:
     return np.array([d.isoformat() for d in days], dtype="datetime64[D]").astype("datetime64[ns]")
 
 
-@dataclass
+class UnknownActor(KeyError, ValueError):
+    """An actor id a run does not have; the message names the nearest ones."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0])
+
+
+@dataclass(repr=False)
 class Result:
     """A finished run.
 
@@ -190,6 +198,71 @@ class Result:
     def actor_ids(self) -> tuple[str, ...]:
         return tuple(self.actors)
 
+    def index(self, actor: str) -> int:
+        """The array index of an actor id; KeyError with "did you mean" for an unknown one
+        (also a ValueError, as ``tuple.index`` raised before)."""
+        ids = self.actor_ids
+        if actor not in ids:
+            raise UnknownActor(
+                f"unknown actor {shown(actor)}{suggest(str(actor), ids)}; actors: {' '.join(ids)}"
+            )
+        return ids.index(actor)
+
+    @property
+    def plot(self) -> Any:
+        """This run's figures, drawn as the command line draws them (``stances.plots``):
+        ``result.plot()`` (relations over time), ``.plot.matrix()``, ``.plot.dyad('AFG',
+        'PAK')``, ``.plot.stances()``; each a matplotlib Figure (``notebook.PlotAccessor``).
+        The figures are loaded by name when first asked for, as pandas loads its plotting
+        backend: a Result needs no matplotlib until something is drawn."""
+        return import_module("stances.notebook").PlotAccessor(self)
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the largest changes and the relations figure."""
+        return str(import_module("stances.notebook").result_html(self))
+
+    def to_xarray(self) -> Any:
+        """Member scores as an xarray DataArray with dims (member, date, actor, toward), dates
+        as datetime64; needs xarray (``pip install xarray``) and member scores."""
+        import xarray as xr
+
+        if self.history is None:
+            raise ValueError(
+                f"{self.title}: member scores were not kept (save with --keep-members)"
+            )
+        first = int(self.manifest.get("first_member", 0))
+        return xr.DataArray(
+            np.moveaxis(self.history, 1, 0),
+            dims=("member", "date", "actor", "toward"),
+            coords={
+                "member": np.arange(first, first + self.members),
+                "date": as_datetime64(self.dates),
+                "actor": list(self.actor_ids),
+                "toward": list(self.actor_ids),
+            },
+            name="score",
+            attrs={"title": self.title, "units": "score, -1 hostile to +1 friendly"},
+        )
+
+    def __repr__(self) -> str:
+        """One line: title, actors, window, members and the largest change of a score."""
+        ids, dates = self.actor_ids, self.dates
+        who = f"{self.members} members" if self.members != 1 else "1 member"
+        change = ""
+        if len(dates) > 1 and len(ids) > 1:
+            median = self.median()
+            moved = np.abs(median[-1] - median[0])
+            np.fill_diagonal(moved, -1.0)
+            i, j = np.unravel_index(int(np.argmax(moved)), moved.shape)
+            change = (
+                f"; largest change {ids[i]} -> {ids[j]} {median[0, i, j]:+.2f} -> "
+                f"{median[-1, i, j]:+.2f}"
+            )
+        return (
+            f"<Result {self.title!r}: {' '.join(ids)}; {dates[0]} to {dates[-1]}, "
+            f"{len(dates)} dates; {who}{change}>"
+        )
+
     @property
     def members(self) -> int:
         """Number of ensemble members K."""
@@ -222,9 +295,7 @@ class Result:
 
     def position_band(self, issue: str, actor: str) -> np.ndarray:
         """One actor's position on one issue over time, quantiles (5, steps + 1)."""
-        return self.position_quantiles[
-            :, :, list(self.issues).index(issue), self.actor_ids.index(actor)
-        ]
+        return self.position_quantiles[:, :, list(self.issues).index(issue), self.index(actor)]
 
     def stance_table(self) -> pd.DataFrame:
         """Tidy positions: step, date, issue, actor, then the position (one member) or its
@@ -234,7 +305,7 @@ class Result:
         rows = []
         for i, (name, info) in enumerate(self.issues.items()):
             for actor in info["actors"]:
-                a = self.actor_ids.index(actor)
+                a = self.index(actor)
                 for t in range(len(self.dates)):
                     values = [q[2, t, i, a]] if single else list(q[:, t, i, a])
                     rows.append([t, name, actor, *values])
@@ -245,7 +316,7 @@ class Result:
 
     def band(self, actor: str, toward: str) -> np.ndarray:
         """One dyad's quantiles over time, shape (5, steps + 1); row 2 is the median."""
-        return self.quantiles[:, :, self.actor_ids.index(actor), self.actor_ids.index(toward)]
+        return self.quantiles[:, :, self.index(actor), self.index(toward)]
 
     def median(self) -> np.ndarray:
         """Median scores, shape (steps + 1, N, N)."""
@@ -303,7 +374,7 @@ class Result:
             raise ValueError(
                 f"{self.title}: member scores were not kept (save with --keep-members)"
             )
-        return self.history[:, :, self.actor_ids.index(actor), self.actor_ids.index(toward)]
+        return self.history[:, :, self.index(actor), self.index(toward)]
 
     def experiments(self) -> pd.DataFrame:
         """The inputs of every member, one row per member (index `member`) and one column per

@@ -3,6 +3,7 @@ the matrix of scores at the start and the end."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -32,20 +33,31 @@ from stances.plots.common import (
 )
 
 
-def relations_figure(result: Result, marks: list[Mark] | None = None) -> Figure:
+def relations_figure(
+    result: Result,
+    marks: list[Mark] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+) -> Figure:
     """How each pair of actors regards the other over time, with the events that moved them
     (a lasting event as a light band over the days it held) and, given the marks of checked
     observations (``analysis.observations.marks``), each observation on its score's panel,
-    coloured by whether it holds, listed by number under the figure."""
+    coloured by whether it holds, listed by number under the figure. pairs: the pairs to
+    draw, (a, b) for a and b's views of each other, in that order (default: those that moved
+    most, up to 12); one pair makes a figure wide enough for a slide."""
     marks = marks or []
-    pairs = pairs_to_show(result, first=tuple(m.dyad for m in marks if m.dyad is not None))
+    if pairs is None:
+        pairs = pairs_to_show(result, first=tuple(m.dyad for m in marks if m.dyad is not None))
+    else:
+        for a, b in pairs:
+            result.index(a), result.index(b)  # unknown actors: the "did you mean" message
     ncols = 3 if len(pairs) > 4 else 2 if len(pairs) > 1 else 1
     nrows = -(-len(pairs) // ncols)
     n_events = len(event_list(result))
     strip_height = 0.6 + 0.16 * min(n_events, 14)
     caption_height = 0.3 + 0.13 * -(-len(marks) // 2) if marks else 0.0
     heights = [2.7] * nrows + [strip_height] + ([caption_height] if marks else [])
-    fig = Figure(figsize=(4.6 * ncols, sum(heights) + 1.0), layout="constrained")
+    width = 4.6 * ncols if len(pairs) > 1 else 9.0
+    fig = Figure(figsize=(width, sum(heights) + 1.0), layout="constrained")
     grid = fig.add_gridspec(len(heights), ncols, height_ratios=heights)
     x = list(result.dates)
     events = event_list(result)
@@ -87,6 +99,8 @@ def relations_figure(result: Result, marks: list[Mark] | None = None) -> Figure:
         ax.tick_params(labelsize=7, labelbottom=False)
         if n % ncols == 0:
             ax.set_ylabel("score (−1 hostile … +1 friendly)", fontsize=7)
+    for ax in axes:  # the panels' dates line up with the strip's
+        ax.set_xlim(x[0], x[-1])  # type: ignore[arg-type]
     for ax in axes[-ncols:]:
         ax.tick_params(labelbottom=True)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
@@ -98,11 +112,11 @@ def relations_figure(result: Result, marks: list[Mark] | None = None) -> Figure:
     strip.tick_params(labeltop=True, top=True)  # its own dates, next to its markers
     strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     event_strip(strip, events, x[0], x[-1])
-    strip.set_xlabel(
+    legend = (
         "timeline of all events, on its own date axis, numbered by date; the numbers above each panel are "
-        "the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)",
-        fontsize=8,
+        "the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)"
     )
+    strip.set_xlabel("\n".join(textwrap.wrap(legend, int(width * 17))), fontsize=8)
     if marks:
         _mark_caption(fig.add_subplot(grid[nrows + 1, :]), marks, set(pairs))
     members = result.members

@@ -164,6 +164,22 @@ class Scenario:
     issues: dict[str, Issue] = field(default_factory=dict)
     observations: tuple[Observation, ...] = ()
 
+    def __repr__(self) -> str:
+        """One line: title, file, actors, window and step, and how many events, uncertain
+        values, deciding actors and observations it holds."""
+        counts = [f"{len(self.events)} events"]
+        if self.uncertain:
+            counts.append(f"{len(self.uncertain)} uncertain values")
+        deciding = sum(p.kind != "scripted" for p in self.policies.values())
+        if deciding:
+            counts.append(f"{deciding} deciding actors")
+        if self.observations:
+            counts.append(f"{len(self.observations)} observations")
+        return (
+            f"<Scenario {self.title!r} ({self.path.name}): {' '.join(self.actor_ids)}; "
+            f"{self.time.start} to {self.time.end} by {self.time.step}; {', '.join(counts)}>"
+        )
+
     @property
     def actor_ids(self) -> tuple[str, ...]:
         """Actor ids in file order; index i of every array is actor_ids[i]."""

@@ -1,0 +1,90 @@
+"""Notebooks: a run's figures from the Result itself, and rich displays.
+
+``result.plot()`` and its kin draw the figures the command line writes, with the same code
+(``stances.plots``); ``result._repr_html_`` shows a run in a notebook as a short table of its
+largest changes beside its relations figure. The Result reaches this module by name when a
+figure or a display is asked for (as pandas loads its plotting backend), so that the result
+layer needs no matplotlib until something is drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from stances import plots
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from stances.result import Result
+
+HTML_CHANGES = 6  # rows of the largest-changes table in a notebook
+
+
+class PlotAccessor:
+    """The figures of one run: ``result.plot()`` (relations over time), ``.relations(...)``,
+    ``.matrix()``, ``.dyad('AFG', 'PAK')`` (one pair, wide enough for a slide) and
+    ``.stances()`` (issue positions). Each returns a matplotlib Figure."""
+
+    def __init__(self, result: Result) -> None:
+        self._result = result
+
+    def __call__(self) -> Figure:
+        return self.relations()
+
+    def relations(self, pairs: list[tuple[str, str]] | None = None) -> Figure:
+        """Every pair that moved (or the `pairs` given), with the events and their timeline."""
+        return plots.relations_figure(self._result, pairs=pairs)
+
+    def dyad(self, actor: str, other: str) -> Figure:
+        """How two actors regard each other, both ways, with the events that moved them."""
+        return plots.relations_figure(self._result, pairs=[(actor, other)])
+
+    def matrix(self) -> Figure:
+        """All scores at the start and the end, and the change."""
+        return plots.matrix_figure(self._result)
+
+    def stances(self) -> Figure:
+        """Issue positions over time (a run with ``issues:``)."""
+        return plots.stances_figure(self._result)
+
+
+def png_of(figure: Figure, dpi: int = 80) -> str:
+    """A figure as a base64-encoded PNG, for an <img src="data:..."> (no file, no network)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def largest_changes(result: Result, rows: int = HTML_CHANGES) -> list[tuple[str, float, float]]:
+    """The scores whose median moved most from the start to the end: ('A -> B', start, end)."""
+    ids, median = result.actor_ids, result.median()
+    moved = np.abs(median[-1] - median[0])
+    cells = [(i, j) for i in range(len(ids)) for j in range(len(ids)) if i != j]
+    cells.sort(key=lambda c: -moved[c])
+    return [(f"{ids[i]} -> {ids[j]}", median[0, i, j], median[-1, i, j]) for i, j in cells[:rows]]
+
+
+def result_html(result: Result) -> str:
+    """A run for a notebook: its title, window and members, a table of the largest changes and
+    the relations figure (embedded)."""
+    dates = result.dates
+    members = f"{result.members} members (medians)" if result.members != 1 else "one run"
+    rows = "".join(
+        f"<tr><td>{html.escape(who)}</td><td>{start:+.2f}</td><td>{end:+.2f}</td>"
+        f"<td>{end - start:+.2f}</td></tr>"
+        for who, start, end in largest_changes(result)
+    )
+    figure = png_of(plots.relations_figure(result))
+    return (
+        f"<div><b>{html.escape(result.title)}</b><br>"
+        f"{html.escape(' '.join(result.actor_ids))}; {dates[0]} to {dates[-1]}; {members}"
+        "<table><thead><tr><th>who → whom</th><th>start</th><th>end</th><th>change</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+        f'<img src="data:image/png;base64,{figure}" style="max-width:100%"></div>'
+    )
