@@ -249,7 +249,7 @@ def _remove(doc: Doc, child: Doc) -> list[Problem]:
                 problem(
                     child,
                     ("remove", i),
-                    f"no inherited event has id '{ident}'" + suggest(ident, index),
+                    f"no inherited event has id {shown(ident)}" + suggest(ident, index),
                 )
             )
         else:
@@ -306,7 +306,7 @@ def _replace(doc: Doc, child: Doc) -> list[Problem]:
                 problem(
                     child,
                     ("replace", i, "id"),
-                    f"no inherited event has id '{ident}'" + suggest(ident, index),
+                    f"no inherited event has id {shown(ident)}" + suggest(ident, index),
                 )
             )
             continue
