@@ -280,3 +280,21 @@ def test_a_damaged_run_directory_is_refused_cleanly(
     err = refused(capsys, ["compare", str(ARTICLE), str(copy)])
     assert "not a readable run directory" in err
     assert not (tmp_path / "results").exists()
+
+
+def test_run_dyads_draws_only_those_pairs_and_refuses_an_unknown_actor(tmp_path, capsys):
+    from PIL import Image
+
+    from stances.cli import main as stances_main
+
+    one, many = tmp_path / "one", tmp_path / "many"
+    article = str(Path(__file__).resolve().parents[1] / "scenarios" / "article.yaml")
+    assert stances_main(["run", article, "--dyads", "AFG<->PAK,PAK->AFG", "--out", str(one)]) == 0
+    assert stances_main(["run", article, "--out", str(many)]) == 0
+    small, big = (Image.open(d / "relations.png").size for d in (one, many))
+    assert small[1] < big[1]  # one panel row against two
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    assert stances_main(["run", article, "--dyads", "AFG<->PAKI", "--out", str(bad)]) == 2
+    assert "unknown actor 'PAKI' (did you mean 'PAK'?)" in capsys.readouterr().err
+    assert not bad.exists()

@@ -227,6 +227,7 @@ def results(draw) -> tuple[Result, bool]:
             "alternatives": draw(TEXT),
             "cite": draw(TEXT),
             "source": draw(NONEMPTY),
+            "label": draw(TEXT),
         }
         for _ in range(draw(st.integers(0, 4)) if steps else 0)
     ]
@@ -766,3 +767,17 @@ def test_any_edit_is_read_or_refused_with_one_line(saved, tmp_path, kind, name, 
     except store.DamagedRunError as exc:
         assert str(exc).startswith(f"{bad}/") and "\n" not in str(exc)
     shutil.rmtree(bad)
+
+
+def test_a_run_saved_before_events_had_labels_reads_back_with_the_ids_as_labels(tmp_path):
+    import pandas as pd
+
+    import stances
+
+    out = stances.save(stances.run(), tmp_path / "run")
+    events = out / "events.csv"
+    table = pd.read_csv(events, dtype=str, keep_default_na=False)
+    assert "label" in table.columns and "Paktika airstrike" in set(table["label"])
+    table.drop(columns="label").to_csv(events, index=False)  # the layout of earlier runs
+    again = stances.load(out)
+    assert list(again.events["label"]) == list(again.events["event"])

@@ -114,18 +114,21 @@ def _members_of(design: Design | None, members: int | None) -> int:
 
 
 def run_figures(
-    result: Result, verdicts: list[Verdict] | None = None
+    result: Result,
+    verdicts: list[Verdict] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> dict[str, Callable[[Path], None]]:
     """The figures of a run directory: file name -> a function writing it at a path. With
-    the verdicts of checked observations, relations.png draws each on its score's panel."""
+    the verdicts of checked observations, relations.png draws each on its score's panel;
+    pairs: the pairs relations.png draws (default: those that moved most)."""
     from stances import plots
 
     def relations(result: Result) -> Any:
         if not verdicts:
-            return plots.relations_figure(result)
+            return plots.relations_figure(result, pairs=pairs)
         from stances.analysis.observations import marks
 
-        return plots.relations_figure(result, marks(result, verdicts))
+        return plots.relations_figure(result, marks(result, verdicts), pairs=pairs)
 
     figures: dict[str, Callable[[Result], Any]] = {
         "relations.png": relations,
@@ -153,12 +156,13 @@ def save(
     keep_members: bool = False,
     extra: dict[str, Callable[[Path], None]] | None = None,
     verdicts: list[Verdict] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> Path:
     """Write a run to a new directory with its tables, manifest and (with plots) figures; all
     or nothing, and FileExistsError rather than overwrite anything (``store.save_run``).
     extra: more files (name -> a function writing it at a path), e.g. observations.csv;
-    verdicts: checked observations, drawn on relations.png."""
-    figures = {**(run_figures(result, verdicts) if plots else {}), **(extra or {})}
+    verdicts: checked observations, drawn on relations.png; pairs: the pairs it draws."""
+    figures = {**(run_figures(result, verdicts, pairs) if plots else {}), **(extra or {})}
     return save_run(result, directory, keep_members=keep_members, figures=figures)
 
 

@@ -292,11 +292,33 @@ def _with_design_file(result: Result, ns: argparse.Namespace) -> Result:
     return result
 
 
+def _pairs(text: str | None, scenario: Scenario) -> list[tuple[str, str]] | None:
+    """The pairs relations.png draws, from --dyads ('AFG<->PAK,IND->AFG': each pair once, in
+    the order given); InputError for an unknown actor, before anything runs."""
+    if text is None:
+        return None
+    from stances.analysis.compare import parse_dyads
+
+    try:
+        dyads = parse_dyads(text)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    ids = scenario.actor_ids
+    for actor in {a for dyad in dyads for a in dyad}:
+        if actor not in ids:
+            raise InputError(f"--dyads: unknown actor {actor!r}{suggest(actor, ids)}")
+    pairs: dict[frozenset[str], tuple[str, str]] = {}
+    for a, b in dyads:
+        pairs.setdefault(frozenset((a, b)), (a, b))
+    return list(pairs.values())
+
+
 def _run(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
     _check_design(ns)
     scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
     design = _design(ns, scenario)
+    pairs = _pairs(ns.dyads, scenario)
     from stances import api
     from stances.store import NextRunDir
     from stances.text import change_table
@@ -314,7 +336,9 @@ def _run(ns: argparse.Namespace) -> int:
     )
     _with_design_file(result, ns)
     with _writing(out):
-        out = api.save(result, out, plots=not ns.no_plots, keep_members=ns.keep_members)
+        out = api.save(
+            result, out, plots=not ns.no_plots, keep_members=ns.keep_members, pairs=pairs
+        )
     seed = result.manifest["seed"]
     who = (
         f"member {ns.member} of seed {seed}"

@@ -132,6 +132,11 @@ def build_parser(
     )
     _add_design(run)
     run.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+    run.add_argument(
+        "--dyads",
+        help="pairs relations.png draws, e.g. 'AFG<->PAK' (one pair: a figure for a slide); "
+        "default: those that moved most",
+    )
     _add_ensemble_options(run)
     run.add_argument(
         "--keep-members",

@@ -45,6 +45,7 @@ EVENT_COLUMNS = [
     "alternatives",
     "cite",
     "source",
+    "label",
 ]
 # the dtype of each events column (text columns: str)
 EVENT_DTYPES = {
@@ -537,6 +538,7 @@ def events_table(records: list[Applied], ids: tuple[str, ...]) -> pd.DataFrame:
                     "alternatives": alternatives,
                     "cite": ev.cite or "",
                     "source": str(ev.source),
+                    "label": ev.label or ev.id,
                 }
             )
     table = pd.DataFrame(rows, columns=EVENT_COLUMNS)

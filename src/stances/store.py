@@ -139,7 +139,9 @@ def load_run(directory: Path | str) -> Result:
         history, dates = read_member_scores(read_csv(relations, SCORE_COLUMNS), m)
     else:
         stored, dates = read_quantiles(read_csv(directory / QUANTILES_CSV, QUANTILE_COLUMNS), m)
-    events = read_events(read_csv(directory / EVENTS_CSV, EVENT_COLUMNS), m, EVENT_COLUMNS)
+    # events.csv written before events had labels lacks the last column: the ids stand in
+    table = read_csv(directory / EVENTS_CSV, EVENT_COLUMNS, also=EVENT_COLUMNS[:-1])
+    events = read_events(table, m, EVENT_COLUMNS)
     draws = _read_draws(directory / DRAWS_CSV, m)
     positions = None
     if m.issues:

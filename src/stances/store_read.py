@@ -486,6 +486,7 @@ def read_events(table: Table, m: Manifest, columns: list[str]) -> pd.DataFrame:
         "cite": table.texts("cite"),
         "source": table.texts("source", empty=False),
     }
+    typed["label"] = table.texts("label") if "label" in table.frame.columns else typed["event"]
     table.codes("origin", ORIGINS, "the origins")
     table.codes("actor", ids, "the manifest's actors")
     table.codes("toward", ids, "the manifest's actors")

@@ -38,7 +38,18 @@ def event_list(result: Result) -> pd.DataFrame:
     range of its dates), numbered by first date: n, date, until, lasts_until, event, who,
     type, ...; lasts_until is the step boundary up to which a lasting event held (the end of
     the last step it pressed in, in any member; NaT for a one-off)."""
-    columns = ["n", "date", "until", "lasts_until", "event", "who", "type", "goldstein", "origin"]
+    columns = [
+        "n",
+        "date",
+        "until",
+        "lasts_until",
+        "event",
+        "label",
+        "who",
+        "type",
+        "goldstein",
+        "origin",
+    ]
     ev = result.events
     if ev.empty:
         return pd.DataFrame(columns=columns)
@@ -122,9 +133,10 @@ def _levels(
 
 
 def _event_label(r) -> str:
-    """'3 dubai-meeting: IND + AFG, meet'; decided events by who and what; drawn dates' range."""
+    """'3 Dubai meeting: IND + AFG, meet' (the event's label, else its id); decided events by
+    who and what; drawn dates' range."""
     if r.origin == "scripted":
-        text = f"{r.n} {r.event}: {r.who}, {r.type}"
+        text = f"{r.n} {r.label}: {r.who}, {r.type}"
     else:
         text = f"{r.n} {r.who}, {r.type} ({r.origin})"
     if r.until > r.date:

@@ -94,7 +94,7 @@ def explain_figure(explanation: Explanation, d: int) -> Figure:
     labels = ["without any event"]
     for e in shown:
         event = explanation.events[e]
-        labels.append(f"{event.date:%d %b %Y}  {event.id}")
+        labels.append(f"{event.date:%d %b %Y}  {event.label or event.id}")
     if rest:
         labels.append(f"the other {len(rest)} events")
     labels.append("with every event")

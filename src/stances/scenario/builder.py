@@ -453,6 +453,7 @@ class Builder:
                     else spec.intensity,
                     cite=spec.cite,
                     note=spec.note,
+                    label=spec.label,
                     source=self.doc.position(path),
                     stance_shifts=shifts,
                     until=until,

@@ -506,6 +506,11 @@ class EventSpec(_Strict):
     ) = None
     cite: Text | None = None
     note: Text | None = None
+    label: Text | None = Field(
+        None,
+        description="A short name for figures and reports, e.g. 'Paktika airstrike' "
+        "(default: the id).",
+    )
 
 
 class PositionSpec(_Strict):

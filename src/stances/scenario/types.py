@@ -46,6 +46,7 @@ class Event:
     stance_shifts: tuple[tuple[str, str, float], ...] = ()
     until: datetime.date | None = None  # `date` is the field above here
     span_days: int | None = None
+    label: str | None = None  # a short name for figures (default: the id)
 
     @property
     def others(self) -> tuple[str, ...]:
