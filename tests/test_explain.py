@@ -217,3 +217,18 @@ def test_cli_refuses_bad_requests_with_one_line_and_writes_nothing(tmp_path, cap
     assert code == 2
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_lasting_event_left_out_of_a_coalition_stops_pressing_too(tmp_path):
+    text = SMALL.replace(
+        "  - {id: strike, date: 2025-02-10, type: airstrike, actor: C, target: B}",
+        "  - {id: strike, date: 2025-02-10, until: 2025-03-20, type: airstrike, actor: C, target: B}",
+    )
+    path = write(tmp_path, "lasting.yaml", text)
+    scenario = stances.load_scenario(path)
+    dyads = [("B", "C"), ("A", "C")]
+    x = explain(scenario, dyads)
+    e = [ev.id for ev in scenario.events].index("strike")
+    alone_out = scores_of(without(tmp_path, path, ["strike"], "no-strike.yaml"), dyads)
+    np.testing.assert_allclose(x.full - x.leave_one_out[e], alone_out, atol=1e-12)
+    np.testing.assert_allclose(x.values.sum(axis=0), x.full - x.none, atol=1e-9)
