@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from stances.analysis.compare import SAME, Comparison, Dyad
+from stances.analysis.sweep import SweepPoint, sensitivity, short_key
 from stances.result import Result
 
 if TYPE_CHECKING:
@@ -111,6 +112,24 @@ def _final_row(
     return f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(gaps) or "-", "; ".join(parts) or "-"
 
 
+def design_text(points: list[SweepPoint], dyads: list[Dyad]) -> str:
+    """For a sampled design (lhs, sobol): each dyad's lowest and highest final median over the
+    points, and the rank correlation of each varied key with it (which values matter)."""
+    lines = [f"Final scores over {len(points)} points: the median over members at each point"]
+    for dyad in dyads:
+        finals = [float(p.result.band(*dyad)[2, -1]) for p in points]
+        lo, hi = finals.index(min(finals)), finals.index(max(finals))
+        lines += [
+            f"  {dyad[0]} -> {dyad[1]}: from {finals[lo]:+.2f} ({points[lo].label}) "
+            f"to {finals[hi]:+.2f} ({points[hi].label})",
+            *(
+                f"    rank correlation with {short_key(k):<32} {'  n/a' if r != r else f'{r:+.2f}'}"
+                for k, r in sensitivity(points, dyad).items()
+            ),
+        ]
+    return "\n".join(lines)
+
+
 def sweep_text(table: pd.DataFrame) -> str:
     """The final median (5-95 %) of each dyad against the varied values."""
     keys = [
@@ -122,7 +141,7 @@ def sweep_text(table: pd.DataFrame) -> str:
     for (a, b), rows in table.groupby(["actor", "toward"], sort=False):
         lines.append(f"  {a} -> {b}")
         for row in rows.to_dict("records"):
-            values = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys)
+            values = ", ".join(f"{short_key(k)}={row[k]}" for k in keys)
             lines.append(
                 f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
             )

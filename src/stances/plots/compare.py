@@ -133,7 +133,7 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
     paired = [i for i in variants if not comparison.pairing(i)]
     ensemble = any(r.members > 1 for r in comparison.results)
     how = (
-        "member by member: median and 50 % / 90 % bands of the paired differences"
+        "member k minus member k: median and 50 % / 90 % bands of the paired differences"
         if ensemble and len(paired) == len(variants)
         else "difference of medians"
         if ensemble and not paired
@@ -141,7 +141,7 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
         if ensemble
         else "difference of the runs"
     )
-    title = f"How far each what-if departs from {comparison.labels[0]} ({how})"
+    title = f"How far each what-if departs from {comparison.labels[0]}\n({how})"
     note = (
         f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; "
         "'parts': the first date the median difference leaves it."
@@ -169,8 +169,71 @@ def _parting_mark(ax, x: list, parted, colour: str, i: int) -> None:
     )
 
 
+def design_figure(points: list, dyad: tuple[str, str]) -> Figure:
+    """A sampled sweep (lhs, sobol): one panel per varied key, each point's final median of
+    the dyad (with its 5-95 % range over members) against the key's value."""
+    from stances.analysis.sweep import short_key
+
+    keys = list(points[0].values)
+    fig = Figure(figsize=(4.2 * len(keys), 4.0), layout="constrained")
+    axes = fig.subplots(1, len(keys), squeeze=False, sharey=True)[0]
+    names = points[0].result.actors
+    finals = np.array([p.result.band(*dyad)[[0, 2, 4], -1] for p in points])  # (P, 3)
+    for ax, key in zip(axes, keys, strict=True):
+        x, ticks = _axis_values([p.values[key] for p in points])
+        ax.errorbar(
+            x,
+            finals[:, 1],
+            yerr=[finals[:, 1] - finals[:, 0], finals[:, 2] - finals[:, 1]],
+            fmt="o",
+            ms=3,
+            lw=0.6,
+            alpha=0.7,
+            color=PALETTE[0],
+        )
+        if ticks:
+            ax.set_xticks(range(len(ticks)), ticks, fontsize=7)
+            ax.set_xlim(-0.5, len(ticks) - 0.5)
+        ax.set_xlabel(short_key(key), fontsize=8)
+        ax.grid(alpha=0.25)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("final score (median; bars: 5-95 %)", fontsize=8)
+    members = points[0].result.members
+    fig.suptitle(
+        f"{points[0].result.title}\nhow {names[dyad[0]]} regards {names[dyad[1]]} at the end, "
+        f"over {len(points)} sampled points\n{members} member{'s' * (members > 1)} per point "
+        "(the same seeds for every point)",
+        fontsize=10,
+    )
+    return fig
+
+
+def _axis_values(values: list[str]) -> tuple[list, list[str]]:
+    """Values to place on an axis: numbers (a duration's number), dates, or else the
+    positions of the distinct values (and those values as tick labels)."""
+    import re
+    from datetime import date
+
+    try:
+        return [float(v) for v in values], []
+    except ValueError:
+        pass
+    try:
+        return [date.fromisoformat(v) for v in values], []
+    except ValueError:
+        pass
+    numbers = [re.match(r"[-+]?\d+\.?\d*", v) for v in values]
+    if all(numbers):
+        return [float(m.group(0)) for m in numbers if m], []
+    distinct = list(dict.fromkeys(values))
+    return [distinct.index(v) for v in values], distinct
+
+
 def sweep_figure(points: list, dyad: tuple[str, str]) -> Figure:
-    """One dyad over time, one median and band per point of a sweep."""
+    """One dyad over time, one median and band per point of a sweep; for a sampled design
+    (points with unit coordinates), the final scores against each value (design_figure)."""
+    if points[0].coords:
+        return design_figure(points, dyad)
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
     names = points[0].result.actors
