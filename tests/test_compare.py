@@ -155,8 +155,11 @@ def test_scenarios_with_different_actors_compare_on_the_shared_ones(tmp_path):
     assert comparison.actors == ["A", "B"]
     assert comparison.dropped_actors() == {"base": ["C"], "variant": ["D"]}
     assert comparison.all_dyads() == [("A", "B"), ("B", "A")]
-    assert comparison.check_dyads([("A", "C")])
-    assert comparison.check_dyads([("A", "B")]) == []
+    assert comparison.check_dyads([("A", "B"), ("A", "C"), ("D", "B")]) == []  # some have them
+    assert comparison.check_dyads([("C", "D")])  # no scenario has both
+    assert comparison.check_dyads([("A", "X")])  # in none
+    pairs = {(x, y) for x in "AB" for y in "CD"}
+    assert set(comparison.absent_dyads()) == pairs | {(y, x) for x, y in pairs}
     median = comparison.band(1, ("A", "B"))[2]  # one member: the median is the member
     assert np.array_equal(median, variant.score("A", "B")[:, 0])
 

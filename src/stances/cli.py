@@ -630,6 +630,10 @@ def _compare(ns: argparse.Namespace) -> int:
         "seed": ns.seed,
         "threshold": ns.threshold,
         "dyads": [f"{a} -> {b}" for a, b in dyads],
+        "pairing": {  # how each variant's members meet the reference's (p_above, difference)
+            label: comparison.pairing(i) or "paired: member k against member k"
+            for i, label in enumerate(comparison.labels[1:], start=1)
+        },
         "runs": [r.manifest for r in results],
         "versions": package_versions(),
     }
@@ -656,42 +660,78 @@ def _compare(ns: argparse.Namespace) -> int:
 
 def _sweep(ns: argparse.Namespace) -> int:
     _check_ensemble(ns)
-    try:
-        varied = [parse_vary(v) for v in ns.vary]
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
     from stances import api
     from stances.analysis.compare import parse_dyads
-    from stances.analysis.sweep import sweep, sweep_dyads, sweep_table
+    from stances.analysis.sweep import (
+        Design,
+        check_varied,
+        parse_design,
+        sweep,
+        sweep_dyads,
+        sweep_table,
+    )
+    from stances.errors import Position, Problem
     from stances.result import package_versions
     from stances.store import NextRunDir
-    from stances.text import sweep_text
+    from stances.text import design_text, sweep_text
 
+    problems, listed = [], []
+    for text in ns.vary:  # every --vary and --design fault at once, before anything runs
+        try:
+            listed.append(parse_vary(text))
+        except ValueError as exc:
+            problems.append(
+                Problem(Position(str(exc).partition(":")[0]), "", str(exc).partition(": ")[2])
+            )
+    design = parse_design(ns.design)
+    if isinstance(design, str):
+        problems.append(Problem(Position(f"--design {ns.design}"), "", design.partition(": ")[2]))
+    asked_for = ns.design.partition(":")[0].strip() or "grid"
+    varied, more = check_varied(listed, Design("grid" if asked_for == "grid" else "lhs", 1))
+    problems += more
+    if problems:
+        raise ScenarioError(problems)
+    assert not isinstance(design, str)
     file = _scenario_file(ns.file)
     try:  # before anything runs: a mistake here should not cost the runs
         asked = _unique(parse_dyads(ns.dyads)) if ns.dyads is not None else None
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    base = load_scenario(file, _sets(ns.sets))
     if asked is not None:
-        _check_sweep_dyads(asked, load_scenario(file, _sets(ns.sets)).actor_ids)
+        _check_sweep_dyads(asked, base.actor_ids)
+    seed = ns.seed if ns.seed is not None else base.seed
     out = ns.out or NextRunDir(Path("results"), "sweep")
-    points = sweep(file, varied, sets=_sets(ns.sets), run_one=lambda sc: _ensemble(ns, sc))
+    points = sweep(
+        file,
+        varied,
+        sets=_sets(ns.sets),
+        run_one=lambda sc: _ensemble(ns, sc),
+        design=design,
+        seed=seed,
+    )
     dyads = asked if asked is not None else sweep_dyads(points)
     table = sweep_table(points, dyads)
     manifest = {
         "scenario": str(ns.file),
-        "vary": {k: v for k, v in varied},
+        "design": str(design),
+        "vary": {k: v.text if hasattr(v, "text") else v for k, v in varied},
         "sets": _sets(ns.sets),
         "members": ns.runs,
         "seed": points[0].result.manifest["seed"],
         "dyads": [f"{a} -> {b}" for a, b in dyads],
         "versions": package_versions(),
     }
+    if design.kind != "grid":
+        manifest["design_seed"] = f"numpy SeedSequence([{seed}, DESIGN_STREAM = {0x5EED_DE51}])"
     with _writing(out):
         out = api.save_sweep(points, dyads, table, out, manifest)
-    _say(
-        f"swept {' x '.join(f'{k} ({len(v)} values)' for k, v in varied)}: {len(points)} runs of {ns.runs} members"
+    what = (
+        " x ".join(f"{k} ({len(v)} values)" for k, v in varied if isinstance(v, list))
+        if design.kind == "grid"
+        else f"{', '.join(k for k, _ in varied)} ({design})"
     )
+    _say(f"swept {what}: {len(points)} runs of {ns.runs} members")
     shown = (
         "the dyads given"
         if ns.dyads is not None
@@ -699,7 +739,7 @@ def _sweep(ns: argparse.Namespace) -> int:
     )
     _say(f"wrote {out}/  (sweep.csv, manifest.json, and a sweep-*.png for each of {shown})")
     _say()
-    _say(sweep_text(table))
+    _say(sweep_text(table) if design.kind == "grid" else design_text(points, dyads))
     return 0
 
 

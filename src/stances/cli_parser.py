@@ -328,14 +328,27 @@ def build_parser(
     )
     _add_ensemble_options(compare)
 
-    sweep = _subparser(sub, "sweep", "run a scenario over a grid of values; one band per value")
+    sweep = _subparser(
+        sub, "sweep", "run a scenario over a grid or a sampled design of values; one band per value"
+    )
     sweep.add_argument("file", type=Path, help="scenario file")
     sweep.add_argument(
         "--vary",
         action="append",
         required=True,
-        metavar="KEY=V1,V2,...",
-        help="a key and its values, e.g. parameters.kappa_observer=0.1,0.2 (repeatable: a grid)",
+        metavar="KEY=V1,V2,...|KEY=LO..HI",
+        help="a key and its values, e.g. parameters.kappa_observer=0.1,0.2 or "
+        "events.paktika-strike.intensity=0.5,1 (repeatable: a grid); with --design lhs:N or "
+        "sobol:N also a range, e.g. parameters.kappa_target=0.2..0.8, events.ID.date="
+        "2025-01-01..2025-03-01, parameters.memory_half_life='26 weeks..104 weeks'",
+    )
+    sweep.add_argument(
+        "--design",
+        default="grid",
+        metavar="grid|lhs:N|sobol:N",
+        help="the points: every combination of the listed values (grid, the default), or N "
+        "points of a Latin hypercube (lhs:N) or scrambled Sobol sequence (sobol:N, N a power of "
+        "two) over the ranges and lists, drawn from the root seed",
     )
     sweep.add_argument("--out", type=Path, help="directory to create; default results/sweep-NNN")
     sweep.add_argument(

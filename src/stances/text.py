@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from stances.analysis.compare import Comparison, Dyad
+from stances.analysis.compare import SAME, Comparison, Dyad
+from stances.analysis.sweep import SweepPoint, sensitivity, short_key
 from stances.result import Result
 
 if TYPE_CHECKING:
@@ -33,42 +34,100 @@ def change_table(result: Result, rows: int = 8) -> str:
 
 
 def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> str:
-    """A printed table: final scores per dyad and scenario, differences, when they part and,
-    for ensembles, the share of futures in which each variant ends above the reference."""
+    """A printed table: final scores per dyad and scenario, differences at the end and at
+    their largest (with its date), when they part and, for ensembles, the share of futures in
+    which each variant ends above the reference. A pair a scenario lacks reads "absent".
+    When no score differs, says so instead of printing a table of zeros."""
     labels = comparison.labels
+    notes = [f"Note: {n}" for n in [*comparison.time_notes(), *comparison.pairing_notes()]]
+    if comparison.no_score_differs():
+        return "\n".join(
+            [
+                *notes,
+                f"No score differs: {', '.join(labels[1:])} and {labels[0]} give the same scores "
+                f"(within {SAME:g}) for every pair on every date from "
+                f"{comparison.dates[0]:%d %b %Y} to {comparison.dates[-1]:%d %b %Y}.",
+            ]
+        )
     end = comparison.dates[-1]
     ensemble = any(r.members > 1 for r in comparison.results)
-    table: list[tuple[str, list[str], str]] = []
-    for dyad in dyads:
-        cells: list[str] = []
-        parts: list[str] = []
-        for i in range(len(labels)):
-            final = comparison.centre(i, dyad)[-1]
-            if i == 0:
-                cells.append(f"{final:+.2f}")
-                continue
-            cell = f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})"
-            above = comparison.p_above(i, dyad)
-            if ensemble:
-                cell += f" {above:4.0%}" if above is not None else "  n/a"
-            cells.append(cell)
-            parted = comparison.parting_date(i, dyad, threshold)
-            if parted:
-                parts.append(
-                    f"{labels[i]} {parted:%d %b %Y}" if len(labels) > 2 else f"{parted:%d %b %Y}"
-                )
-        table.append((f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(parts) or "-"))
-    width = max(len(c) for _, cells, _ in table for c in [*cells, *labels]) + 2
+    many = len(labels) > 2
+    table = [_final_row(comparison, dyad, threshold, ensemble, many) for dyad in dyads]
+    width = max(len(c) for _, cells, _, _ in table for c in [*cells, *labels]) + 2
     note = "; then the share of futures ending above it" if ensemble else ""
     labels = [labels[0], *(f"{label} (p>ref)" if ensemble else label for label in labels[1:])]
     width = max(width, *(len(label) + 2 for label in labels))
-    lines = [f"Note: {n}" for n in comparison.time_notes()] + [
-        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note}; "
-        f"'parts' = first date more than {threshold:g} apart)",
-        f"  {'who -> whom':<12}" + "".join(f"{label:>{width}}" for label in labels) + "   parts",
+    gap_width = max(len("largest gap (date)"), *(len(g) for _, _, g, _ in table))
+    lines = [
+        *notes,
+        f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note})",
+        f"('largest gap': the difference at its largest over time; "
+        f"'parts': first date more than {threshold:g} apart)",
+        f"  {'who -> whom':<12}"
+        + "".join(f"{label:>{width}}" for label in labels)
+        + f"   {'largest gap (date)':<{gap_width}}   parts",
     ]
-    for name, row, parting in table:
-        lines.append(f"  {name:<12}" + "".join(f"{c:>{width}}" for c in row) + f"   {parting}")
+    for name, row, gap, parting in table:
+        lines.append(
+            f"  {name:<12}"
+            + "".join(f"{c:>{width}}" for c in row)
+            + f"   {gap:<{gap_width}}   {parting}"
+        )
+    if any(comparison.absent_from(d) for d in dyads):
+        lacks = [
+            f"{label} has no {', '.join(a for a in comparison.every_actor if a not in r.actor_ids)}"
+            for label, r in zip(comparison.labels, comparison.results, strict=True)
+            if set(r.actor_ids) != set(comparison.every_actor)
+        ]
+        lines.append(f"  absent: {'; '.join(lacks)} (no difference without both sides)")
+    return "\n".join(lines)
+
+
+def _final_row(
+    comparison: Comparison, dyad: Dyad, threshold: float, ensemble: bool, many: bool
+) -> tuple[str, list[str], str, str]:
+    """One dyad's cells: name, a cell per scenario, the largest gaps, the parting dates."""
+    labels = comparison.labels
+    cells: list[str] = []
+    gaps: list[str] = []
+    parts: list[str] = []
+    for i in range(len(labels)):
+        if not comparison.has(i, dyad):
+            cells.append("absent")
+            continue
+        final = comparison.centre(i, dyad)[-1]
+        if i == 0 or not comparison.has(0, dyad):
+            cells.append(f"{final:+.2f}")
+            continue
+        cell = f"{final:+.2f} ({comparison.difference(i, dyad)[-1]:+.2f})"
+        if ensemble:
+            above = comparison.p_above(i, dyad)
+            cell += f" {above:4.0%}" if above is not None else "  n/a"
+        cells.append(cell)
+        who = f"{labels[i]} " if many else ""
+        gap, on = comparison.largest_gap(i, dyad)
+        gaps.append(f"{who}{gap:+.2f} ({on:%d %b %Y})" if on else f"{who}none")
+        parted = comparison.parting_date(i, dyad, threshold)
+        if parted:
+            parts.append(f"{who}{parted:%d %b %Y}")
+    return f"{dyad[0]} -> {dyad[1]}", cells, "; ".join(gaps) or "-", "; ".join(parts) or "-"
+
+
+def design_text(points: list[SweepPoint], dyads: list[Dyad]) -> str:
+    """For a sampled design (lhs, sobol): each dyad's lowest and highest final median over the
+    points, and the rank correlation of each varied key with it (which values matter)."""
+    lines = [f"Final scores over {len(points)} points: the median over members at each point"]
+    for dyad in dyads:
+        finals = [float(p.result.band(*dyad)[2, -1]) for p in points]
+        lo, hi = finals.index(min(finals)), finals.index(max(finals))
+        lines += [
+            f"  {dyad[0]} -> {dyad[1]}: from {finals[lo]:+.2f} ({points[lo].label}) "
+            f"to {finals[hi]:+.2f} ({points[hi].label})",
+            *(
+                f"    rank correlation with {short_key(k):<32} {'  n/a' if r != r else f'{r:+.2f}'}"
+                for k, r in sensitivity(points, dyad).items()
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -83,7 +142,7 @@ def sweep_text(table: pd.DataFrame) -> str:
     for (a, b), rows in table.groupby(["actor", "toward"], sort=False):
         lines.append(f"  {a} -> {b}")
         for row in rows.to_dict("records"):
-            values = ", ".join(f"{k.split('.')[-1]}={row[k]}" for k in keys)
+            values = ", ".join(f"{short_key(k)}={row[k]}" for k in keys)
             lines.append(
                 f"    {values:<40} {row['final_median']:+.2f} [{row['final_q05']:+.2f}, {row['final_q95']:+.2f}]"
             )

@@ -3,12 +3,19 @@
 The first result is the reference. Results whose actors or time windows differ are compared on
 what they share: the actors present in all of them, and the dates of the reference inside the
 window common to all. A result with a coarser or shifted time grid is read "as of" each date:
-its state at the last step boundary on or before that date.
+its state at the last step boundary on or before that date. Pairs of actors that only some
+results have (a what-if that adds an actor) are kept apart: they are shown against "absent".
+
+Members with the same index and root seed share their random draws, so two ensembles of the
+same size, root seed and first member are *paired*: member k of a variant is compared with
+member k of the reference (the difference of each pair, its quantiles, the share of pairs in
+which the variant is above). Otherwise the comparison is unpaired (difference of medians, and
+the share above estimated over all pairs of members by sorting).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
@@ -16,9 +23,29 @@ import numpy as np
 import pandas as pd
 
 from stances.errors import suggest
-from stances.result import Result
+from stances.result import QUANTILES, Result
 
 Dyad = tuple[str, str]
+
+SAME = 1e-6  # scores closer than this count as equal (a stored run keeps six decimals)
+
+
+def share_above(variant: np.ndarray, reference: np.ndarray) -> float:
+    """The share of all pairs (i, j) with variant[i] > reference[j], shapes (K1,) and (K2,).
+
+    Sorting the reference and counting, for each variant member, the reference members
+    strictly below it (searchsorted): O((K1 + K2) log K2) time, O(K1 + K2) memory, never
+    the K1 x K2 matrix. Ties (equal values) count as not above.
+    """
+    below = np.searchsorted(np.sort(reference), variant, side="left")
+    return float(below.sum(dtype=np.int64) / (variant.size * reference.size))
+
+
+def share_above_paired(variant: np.ndarray, reference: np.ndarray) -> float:
+    """The share of members k with variant[k] > reference[k], both shape (K,); O(K) memory.
+    Ties (variant[k] == reference[k], e.g. a member the what-if did not move) count as not
+    above."""
+    return float(np.count_nonzero(variant > reference) / variant.size)
 
 
 def parse_dyads(text: str) -> list[Dyad]:
@@ -47,6 +74,7 @@ class Comparison:
     labels: list[str]
     results: list[Result]
     note: str = ""  # how the inputs were run (members, --set), for captions
+    _bands: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.results) < 2:
@@ -85,11 +113,72 @@ class Comparison:
         return notes
 
     def dropped_actors(self) -> dict[str, list[str]]:
-        """For each label, the actors left out because some other result lacks them."""
+        """For each label, its actors that some other result lacks (their pairs are shown
+        against "absent", not dropped: see absent_dyads)."""
         return {
             label: [a for a in r.actor_ids if a not in self.actors]
             for label, r in zip(self.labels, self.results, strict=True)
         }
+
+    @cached_property
+    def every_actor(self) -> list[str]:
+        """Actors present in any result: the reference's, then the others' in their order."""
+        return list(dict.fromkeys(a for r in self.results for a in r.actor_ids))
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Every actor's name (the first result that has it names it)."""
+        out: dict[str, str] = {}
+        for r in reversed(self.results):
+            out.update(r.actors)
+        return {a: out[a] for a in self.every_actor}
+
+    def has(self, index: int, dyad: Dyad) -> bool:
+        """Whether result `index` has both actors of the dyad."""
+        ids = self.results[index].actor_ids
+        return dyad[0] in ids and dyad[1] in ids
+
+    def absent_from(self, dyad: Dyad) -> list[str]:
+        """The labels of the results that lack an actor of the dyad."""
+        return [label for i, label in enumerate(self.labels) if not self.has(i, dyad)]
+
+    def absent_dyads(self) -> list[Dyad]:
+        """Pairs that some results have and others lack (an actor added or missing)."""
+        return [
+            (a, b)
+            for a in self.every_actor
+            for b in self.every_actor
+            if a != b
+            and any(self.has(i, (a, b)) for i in range(len(self.results)))
+            and (a not in self.actors or b not in self.actors)
+        ]
+
+    def pairing(self, index: int) -> str:
+        """'' when result `index` is paired with the reference member by member (both keep
+        member scores, with the same member count, root seed and first member); otherwise
+        why not, in words."""
+        ref, var = self.results[0], self.results[index]
+        label = self.labels[index]
+        if not (ref.has_members and var.has_members):
+            return f"{label}: member scores were not kept, so members cannot be paired"
+        if ref.members != var.members:
+            return f"{label} has {var.members} members, {self.labels[0]} {ref.members}"
+        for key, what in (("seed", "root seed"), ("first_member", "first member")):
+            a, b = ref.manifest.get(key, 0), var.manifest.get(key, 0)
+            if a != b:
+                return f"{label} has {what} {b}, {self.labels[0]} {a}"
+        return ""
+
+    def pairing_notes(self) -> list[str]:
+        """For ensembles, a note for each variant not paired with the reference."""
+        if all(r.members <= 1 for r in self.results):
+            return []
+        return [
+            f"{why}: compared unpaired (difference of medians; the share above over all pairs "
+            "of members)"
+            for i in range(1, len(self.results))
+            if (why := self.pairing(i))
+        ]
 
     def _rows(self, index: int) -> np.ndarray:
         """For each shared date, the row of result `index` that holds then (as of that date)."""
@@ -105,25 +194,72 @@ class Comparison:
         """The median over members of one result's scores for a dyad, shape (T,)."""
         return self.band(index, dyad)[2]
 
+    def difference_band(self, index: int, dyad: Dyad) -> np.ndarray | None:
+        """Quantiles (5, 25, 50, 75, 95 %) over k of member k of result `index` minus member k
+        of the reference, on the shared dates, shape (5, T); None when not paired."""
+        key = (index, dyad)
+        if key not in self._bands:
+            band = None
+            if not self.pairing(index):
+                gaps = (
+                    self.results[index].score(*dyad)[self._rows(index)]
+                    - self.results[0].score(*dyad)[self._rows(0)]
+                )  # (T, K)
+                band = np.percentile(gaps, QUANTILES, axis=1)
+            self._bands[key] = band
+        return self._bands[key]
+
     def difference(self, index: int, dyad: Dyad) -> np.ndarray:
-        """Median of result `index` minus median of the reference, shape (T,)."""
+        """How far result `index` is from the reference on a dyad, shape (T,): the median over
+        members of the paired differences when paired, else the difference of the medians
+        (for one member each, both are the difference of the runs)."""
+        band = self.difference_band(index, dyad)
+        if band is not None:
+            return band[2]
         return self.centre(index, dyad) - self.centre(0, dyad)
+
+    def largest_gap(self, index: int, dyad: Dyad) -> tuple[float, date | None]:
+        """The difference (signed) with the largest size over the shared dates, and its first
+        date (None when it never exceeds SAME): a strike removed can leave -0.5 for months and
+        +0.02 at the end."""
+        diff = self.difference(index, dyad)
+        k = int(np.argmax(np.abs(diff)))
+        return float(diff[k]), self.dates[k] if abs(diff[k]) > SAME else None
 
     def p_above(self, index: int, dyad: Dyad) -> float | None:
         """The share of futures in which result `index` ends above the reference on a dyad.
 
-        Members with the same index share their seed, so with equal member counts the
-        comparison is member by member (paired); otherwise every pair of members is compared.
-        None when either side's member scores were not kept.
+        Paired (see pairing): the share of members k with variant_k > reference_k. Unpaired:
+        the share of all pairs of members (i, j) with variant_i > reference_j, counted by
+        sorting. Ties count as not above. None when either side's member scores were not kept.
         """
         ref, var = self.results[0], self.results[index]
         if not (ref.has_members and var.has_members):
             return None
         a = ref.score(*dyad)[self._rows(0)[-1]]
         b = var.score(*dyad)[self._rows(index)[-1]]
-        if a.shape == b.shape:
-            return float(np.mean(b > a))
-        return float(np.mean(b[:, None] > a[None, :]))
+        if not self.pairing(index):
+            return share_above_paired(b, a)
+        return share_above(b, a)
+
+    def no_score_differs(self) -> bool:
+        """Whether every result has the reference's actors and, on the shared dates, the same
+        scores for every pair (member by member when both keep members of equal count, else
+        their quantiles), within SAME."""
+        if self.absent_dyads():
+            return False
+        for i in range(1, len(self.results)):
+            ref, var = self.results[0], self.results[i]
+            members = ref.has_members and var.has_members and ref.members == var.members
+            for dyad in self.all_dyads():
+                if members:
+                    a = ref.score(*dyad)[self._rows(0)]
+                    b = var.score(*dyad)[self._rows(i)]
+                else:
+                    a, b = self.band(0, dyad), self.band(i, dyad)
+                if np.abs(b - a).max() > SAME:
+                    return False
+        return True
 
     def parting_date(self, index: int, dyad: Dyad, threshold: float) -> date | None:
         """The first shared date on which result `index` differs from the reference by more
@@ -183,50 +319,74 @@ class Comparison:
                 )
         return pd.DataFrame(rows, columns=["issue", "actor", "scenario", "final", "difference"])
 
-    def dyads_that_differ(self, most: int = 6, at_least: float = 0.01) -> list[Dyad]:
-        """The dyads whose largest difference from the reference (any result, any date) is
-        greatest, at most `most`, leaving out those that never differ by `at_least`
-        (unless none does); ties keep the reference's order."""
+    def dyads_that_differ(
+        self, most: int = 6, at_least: float = 0.01, absent: int = 4
+    ) -> list[Dyad]:
+        """The shared dyads whose largest gap from the reference (any result, any date, not
+        only the end) is greatest, at most `most`, leaving out those that never differ by
+        `at_least` (unless none does and no pair is absent anywhere); ties keep the reference's
+        order. Then at most `absent` pairs that some results lack (an added actor's), those
+        whose median moves most from its start first."""
         spread = {
             d: max(np.abs(self.difference(i, d)).max() for i in range(1, len(self.results)))
             for d in self.all_dyads()
         }
         ranked = sorted(spread, key=lambda d: -spread[d])
         differing = [d for d in ranked if spread[d] >= at_least]
-        return (differing or ranked)[:most]
+        moved = {
+            d: max(
+                float(np.abs(self.centre(i, d) - self.centre(i, d)[0]).max())
+                for i in range(len(self.results))
+                if self.has(i, d)
+            )
+            for d in self.absent_dyads()
+        }
+        extra = sorted(moved, key=lambda d: -moved[d])[:absent]
+        return (differing or ([] if extra else ranked))[:most] + extra
 
     def check_dyads(self, dyads: list[Dyad]) -> list[str]:
-        """Problems with requested dyads (actors not shared by all results)."""
+        """Problems with requested dyads (an actor in no compared result, a pair no result
+        has, an actor's view of itself)."""
         problems = []
         for a, b in dyads:
-            for x in (a, b):
-                if x not in self.actors:
-                    problems.append(
-                        f"--dyads: actor '{x}' is not in every compared scenario"
-                        + suggest(x, self.actors)
-                        + f" (shared: {', '.join(self.actors)})"
-                    )
+            unknown = [x for x in (a, b) if x not in self.every_actor]
+            for x in unknown:
+                problems.append(
+                    f"--dyads: actor '{x}' is in no compared scenario"
+                    + suggest(x, self.every_actor)
+                    + f" (actors: {', '.join(self.every_actor)})"
+                )
             if a == b:
                 problems.append(f"--dyads: '{a}->{b}' is an actor's view of itself")
+            elif not unknown and not any(self.has(i, (a, b)) for i in range(len(self.results))):
+                problems.append(f"--dyads: no compared scenario has both '{a}' and '{b}'")
         return list(dict.fromkeys(problems))
 
     def final_table(self, dyads: list[Dyad], threshold: float) -> pd.DataFrame:
-        """One row per dyad and result: final score (median), difference from the reference,
-        and the first date they part by more than threshold."""
+        """One row per dyad and result: whether the result has the pair (present), its final
+        score (median), the difference from the reference at the end and at its largest
+        (largest_gap, on largest_gap_on), the first date they part by more than threshold,
+        and the share of futures ending above (p_above). A result lacking the pair, or a
+        variant whose reference lacks it, leaves what it cannot have empty."""
         rows = []
         for a, b in dyads:
             for i, label in enumerate(self.labels):
-                final = float(self.centre(i, (a, b))[-1])
-                diff = float(self.difference(i, (a, b))[-1])
-                parted = self.parting_date(i, (a, b), threshold) if i else None
-                above = self.p_above(i, (a, b)) if i else None
+                present = self.has(i, (a, b))
+                both = present and bool(i) and self.has(0, (a, b))
+                gap, gap_on = self.largest_gap(i, (a, b)) if both else (np.nan, None)
+                parted = self.parting_date(i, (a, b), threshold) if both else None
+                above = self.p_above(i, (a, b)) if both else None
+                diff = float(self.difference(i, (a, b))[-1]) if both else np.nan
                 rows.append(
                     {
                         "actor": a,
                         "toward": b,
                         "scenario": label,
-                        "final": final,
-                        "difference": diff,
+                        "present": present,
+                        "final": float(self.centre(i, (a, b))[-1]) if present else np.nan,
+                        "difference": 0.0 if present and not i else diff,
+                        "largest_gap": 0.0 if present and not i else gap,
+                        "largest_gap_on": gap_on.isoformat() if gap_on else "",
                         "parts_on": parted.isoformat() if parted else "",
                         "p_above": np.nan if above is None else above,
                     }

@@ -269,7 +269,7 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     dropped = {k: v for k, v in comparison.dropped_actors().items() if v}
     if dropped:
         lines.append(
-            "Not compared (absent elsewhere): "
+            "Absent elsewhere (their pairs drawn only where present): "
             + "; ".join(f"{k}: {', '.join(v)}" for k, v in dropped.items())
         )
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)

@@ -25,15 +25,19 @@ from stances.plots.common import (
 
 
 def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
-    """One panel per dyad, one line per scenario; each scenario's events marked in its colour."""
+    """One panel per dyad, one line per scenario; each scenario's events marked in its colour.
+    A pair that some scenarios lack is drawn for those that have it, its title saying so."""
     fig = Figure(layout="constrained")
     axes, ncols = dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
     x = comparison.dates
-    names = comparison.results[0].actors
+    names = comparison.names
     n = len(comparison.results)
     for ax, (a, b) in zip(axes, dyads, strict=True):
         ax.axhline(0, color="black", lw=0.6)
         for i, label in enumerate(comparison.labels):
+            if not comparison.has(i, (a, b)):
+                ax.plot([], [], color=scenario_colour(i), lw=1.8, label=label)  # in the legend
+                continue
             colour = scenario_colour(i)
             bands = comparison.results[i].members > 1
             line_with_band(ax, x, comparison.band(i, (a, b)), colour, label, "-", bands)
@@ -53,7 +57,9 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
                 alpha=0.9,
             )
         ax.set_ylim(-1.05, 1.05)
-        ax.set_title(f"how {names[a]} regards {names[b]}", fontsize=9, loc="left")
+        absent = comparison.absent_from((a, b))
+        where = f"\n(absent from {', '.join(absent)})" if absent else ""
+        ax.set_title(f"how {names[a]} regards {names[b]}{where}", fontsize=9, loc="left")
     title = "Scenarios compared: how each state regards another"
     note = "Triangles: the events that moved each pair, in each scenario's colour."
     finish(fig, axes[::ncols], comparison, "score (−1 … +1)", title, note)
@@ -61,45 +67,57 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
 
 
 def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float) -> Figure:
-    """Each scenario minus the reference, per dyad, with the date they first part by > threshold."""
+    """Each scenario minus the reference, per dyad, with the date they first part by > threshold.
+
+    Paired ensembles (member k of the variant minus member k of the reference) show the median
+    of those differences and their 50 % / 90 % bands; unpaired ones the difference of medians.
+    A pair the reference or the variant lacks has no difference: the panel says so."""
     fig = Figure(layout="constrained")
     axes, ncols = dyad_grid(fig, len(dyads), extra_rows=0.25 * len(comparison.results))
     x = comparison.dates
-    names = comparison.results[0].actors
+    names = comparison.names
+    variants = range(1, len(comparison.results))
     largest = max(
         [threshold]
         + [
-            float(np.abs(comparison.difference(i, d)).max())
-            for i in range(1, len(comparison.results))
+            float(np.abs(band[[0, 4]] if band is not None else comparison.difference(i, d)).max())
+            for i in variants
             for d in dyads
+            if comparison.has(0, d) and comparison.has(i, d)
+            for band in [comparison.difference_band(i, d)]
         ]
     )
     for ax, dyad in zip(axes, dyads, strict=True):
         ax.axhspan(-threshold, threshold, color="#eeeeee", lw=0)
         ax.axhline(0, color=REFERENCE, lw=0.8)
-        for i in range(1, len(comparison.results)):
+        for i in variants:
             colour = scenario_colour(i)
-            ax.plot(
-                x, comparison.difference(i, dyad), color=colour, lw=1.8, label=comparison.labels[i]
+            if not (comparison.has(0, dyad) and comparison.has(i, dyad)):
+                ax.plot([], [], color=colour, lw=1.8, label=comparison.labels[i])
+                continue
+            band = comparison.difference_band(i, dyad)
+            bands = band is not None and comparison.results[i].members > 1
+            centre = band if band is not None else np.stack([comparison.difference(i, dyad)] * 5)
+            line_with_band(ax, x, centre, colour, comparison.labels[i], "-", bands)
+            _parting_mark(ax, x, comparison.parting_date(i, dyad, threshold), colour, i)
+        absent = comparison.absent_from(dyad)
+        if absent:
+            ax.text(
+                0.5,
+                0.5,
+                f"absent from {', '.join(absent)}:\nno difference to draw\n(scores in comparison.png)",
+                transform=ax.transAxes,
+                fontsize=7,
+                ha="center",
+                va="center",
             )
-            parted = comparison.parting_date(i, dyad, threshold)
-            if parted:
-                ax.axvline(parted, color=colour, ls="--", lw=0.9)
-                late = (parted - x[0]).days > 0.7 * (x[-1] - x[0]).days  # label left of the line
-                ax.text(
-                    parted,
-                    0.98 - 0.09 * (i - 1),
-                    f"parts {parted:%d %b} " if late else f" parts {parted:%d %b}",
-                    transform=ax.get_xaxis_transform(),
-                    fontsize=6.5,
-                    color=colour,
-                    va="top",
-                    ha="right" if late else "left",
-                )
         shares = [
             f"{comparison.labels[i]}: {p:.0%}"
-            for i in range(1, len(comparison.results))
-            if (p := comparison.p_above(i, dyad)) is not None and comparison.results[i].members > 1
+            for i in variants
+            if comparison.has(0, dyad)
+            and comparison.has(i, dyad)
+            and (p := comparison.p_above(i, dyad)) is not None
+            and comparison.results[i].members > 1
         ]
         if shares:
             ax.text(
@@ -112,17 +130,110 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
             )
         ax.set_ylim(-1.1 * largest, 1.1 * largest)  # one scale for all panels: sizes compare
         ax.set_title(f"how {names[dyad[0]]} regards {names[dyad[1]]}", fontsize=9, loc="left")
-    title = f"How far each what-if departs from {comparison.labels[0]} (difference of medians)"
+    paired = [i for i in variants if not comparison.pairing(i)]
+    ensemble = any(r.members > 1 for r in comparison.results)
+    how = (
+        "member k minus member k: median and 50 % / 90 % bands of the paired differences"
+        if ensemble and len(paired) == len(variants)
+        else "difference of medians"
+        if ensemble and not paired
+        else "paired differences where paired, else difference of medians"
+        if ensemble
+        else "difference of the runs"
+    )
+    title = f"How far each what-if departs from {comparison.labels[0]}\n({how})"
     note = (
         f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; "
-        "'parts': the first date outside it."
+        "'parts': the first date the median difference leaves it."
+        + "".join(f" Note: {n}." for n in comparison.pairing_notes())
     )
     finish(fig, axes[::ncols], comparison, f"difference from {comparison.labels[0]}", title, note)
     return fig
 
 
+def _parting_mark(ax, x: list, parted, colour: str, i: int) -> None:
+    """A dashed line on the parting date, labelled (left of the line when late)."""
+    if not parted:
+        return
+    ax.axvline(parted, color=colour, ls="--", lw=0.9)
+    late = (parted - x[0]).days > 0.7 * (x[-1] - x[0]).days  # label left of the line
+    ax.text(
+        parted,
+        0.98 - 0.09 * (i - 1),
+        f"parts {parted:%d %b} " if late else f" parts {parted:%d %b}",
+        transform=ax.get_xaxis_transform(),
+        fontsize=6.5,
+        color=colour,
+        va="top",
+        ha="right" if late else "left",
+    )
+
+
+def design_figure(points: list, dyad: tuple[str, str]) -> Figure:
+    """A sampled sweep (lhs, sobol): one panel per varied key, each point's final median of
+    the dyad (with its 5-95 % range over members) against the key's value."""
+    from stances.analysis.sweep import short_key
+
+    keys = list(points[0].values)
+    fig = Figure(figsize=(4.2 * len(keys), 4.0), layout="constrained")
+    axes = fig.subplots(1, len(keys), squeeze=False, sharey=True)[0]
+    names = points[0].result.actors
+    finals = np.array([p.result.band(*dyad)[[0, 2, 4], -1] for p in points])  # (P, 3)
+    for ax, key in zip(axes, keys, strict=True):
+        x, ticks = _axis_values([p.values[key] for p in points])
+        ax.errorbar(
+            x,
+            finals[:, 1],
+            yerr=[finals[:, 1] - finals[:, 0], finals[:, 2] - finals[:, 1]],
+            fmt="o",
+            ms=3,
+            lw=0.6,
+            alpha=0.7,
+            color=PALETTE[0],
+        )
+        if ticks:
+            ax.set_xticks(range(len(ticks)), ticks, fontsize=7)
+            ax.set_xlim(-0.5, len(ticks) - 0.5)
+        ax.set_xlabel(short_key(key), fontsize=8)
+        ax.grid(alpha=0.25)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("final score (median; bars: 5-95 %)", fontsize=8)
+    members = points[0].result.members
+    fig.suptitle(
+        f"{points[0].result.title}\nhow {names[dyad[0]]} regards {names[dyad[1]]} at the end, "
+        f"over {len(points)} sampled points\n{members} member{'s' * (members > 1)} per point "
+        "(the same seeds for every point)",
+        fontsize=10,
+    )
+    return fig
+
+
+def _axis_values(values: list[str]) -> tuple[list, list[str]]:
+    """Values to place on an axis: numbers (a duration's number), dates, or else the
+    positions of the distinct values (and those values as tick labels)."""
+    import re
+    from datetime import date
+
+    try:
+        return [float(v) for v in values], []
+    except ValueError:
+        pass
+    try:
+        return [date.fromisoformat(v) for v in values], []
+    except ValueError:
+        pass
+    numbers = [re.match(r"[-+]?\d+\.?\d*", v) for v in values]
+    if all(numbers):
+        return [float(m.group(0)) for m in numbers if m], []
+    distinct = list(dict.fromkeys(values))
+    return [distinct.index(v) for v in values], distinct
+
+
 def sweep_figure(points: list, dyad: tuple[str, str]) -> Figure:
-    """One dyad over time, one median and band per point of a sweep."""
+    """One dyad over time, one median and band per point of a sweep; for a sampled design
+    (points with unit coordinates), the final scores against each value (design_figure)."""
+    if points[0].coords:
+        return design_figure(points, dyad)
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
     names = points[0].result.actors
