@@ -4,6 +4,7 @@ output a scenario that validates and runs."""
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 from datetime import date
@@ -219,3 +220,19 @@ def _ids(source: str) -> dict[str, str]:
     if source == "gdelt":
         return {a: a for a in ACTORS.split(",")}
     return {name: code for code, name in ed.COUNTRIES.items()}
+
+
+def test_a_bigquery_csv_export_with_its_header_reads_as_the_tab_file(tmp_path):
+    rows = [line.rstrip("\n").split("\t") for line in GDELT.read_text().splitlines()]
+    csv_file = tmp_path / "bq.csv"
+    with csv_file.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ed.GDELT_COLUMNS)
+        writer.writerows(rows)
+    keep = ACTORS.split(",")
+    ids = _ids("gdelt")
+    a, b = (ed.read_export(p, "gdelt", ids, keep) for p in (GDELT, csv_file))
+    assert [(r.key, r.actor, r.code) for r in a.records] == [
+        (r.key, r.actor, r.code) for r in b.records
+    ]
+    assert len(b.problems) == len(a.problems) == 4

@@ -1,5 +1,5 @@
 """The command line's options: one subcommand each for run, check, calibrate, explain, sensitivity, compare, sweep,
-new, schema, validate and events, each with an example and a pointer to the tutorial in its --help.
+new, schema, validate, events and import, each with an example and a pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
 validate`` is run dozens of times while a what-if is written).
