@@ -31,7 +31,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.keys import parse_cli_set, parse_vary
 from stances.scenario.library import ARTICLE
 from stances.scenario.schema import json_schema
-from stances.scenario.skeleton import write_skeleton
+from stances.scenario.skeleton import modeline, write_skeleton
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ COMMANDS = (
     "events",
     "new",
     "schema",
+    "import",
 )
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -841,6 +842,70 @@ def _events(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _import_events(ns: argparse.Namespace) -> int:
+    from stances.scenario import eventdata as ed
+
+    keep = [a.strip() for a in ns.actors.split(",") if a.strip()]
+    bad = [a for a in keep if not ed.ACTOR_ID.fullmatch(a)]
+    if bad or len(set(keep)) < 2:
+        raise InputError(
+            f"--actors: expected two or more actor ids (upper-case letters, digits, _), got {ns.actors!r}"
+        )
+    if ns.start and ns.end and ns.end < ns.start:
+        raise InputError(f"--to {ns.end} comes before --from {ns.start}")
+    if ns.out is not None and ns.out.exists():
+        raise InputError(f"{ns.out} already exists; choose another name (nothing is overwritten)")
+    given = ed.load_map(ns.map) if ns.map else {}
+    defaults = (
+        {a: (a, None) for a in keep}
+        if ns.source == "gdelt"
+        else {name: (code, name) for code, name in ed.COUNTRIES.items()}
+    )
+    table = {**defaults, **given}
+    ids = {code: actor for code, (actor, _) in table.items()}
+    names = {a: ed.COUNTRIES.get(a, a) for a in keep}
+    for actor, name in table.values():
+        if actor in names and name:
+            names[actor] = name
+    unmapped = [a for a in keep if a not in ids.values()]
+    if unmapped:
+        raise InputError(
+            f"--actors: no {ns.source.upper()} code or name maps to {', '.join(unmapped)}; "
+            "give one with --map"
+        )
+    reading = ed.read_export(ns.file, ns.source, ids, keep, ns.start, ns.end)
+    if reading.problems and ns.strict:
+        raise ScenarioError(reading.problems)
+    for problem in reading.problems:
+        _complain(problem)
+    window = ed.window_of(reading.records, ns.start, ns.end)
+    events = ed.aggregate(reading.records, window[0], ns.source)
+    command = " ".join(["stances import", ns.source, str(ns.file), "--actors", ",".join(keep)])
+    header = ed.Header(ns.source, str(ns.file), command, names)
+    target = ns.out or Path("imported.yaml")
+    full = ed.scenario_text(events, window, header, top=modeline(target))
+    ed.check_loads(full, str(target))
+    text = ed.add_block_text(events, window, header) if ns.add else full
+    summary = (
+        f"{reading.rows} rows: {len(events)} events from {len(reading.records)} records; "
+        f"skipped {reading.bad_rows} with problems, {reading.duplicates} duplicates, "
+        f"{reading.others} between other actors, {reading.outside} outside the window"
+    )
+    if ns.out is None:
+        sys.stdout.write(text)
+        _complain(summary)
+        return 0
+    try:
+        with _writing(ns.out):
+            ed.write_new(text, ns.out)
+    except FileExistsError:
+        raise InputError(
+            f"{ns.out} already exists; choose another name (nothing is overwritten)"
+        ) from None
+    _say(f"wrote {ns.out}: {summary}")
+    return 0
+
+
 COMMAND_FUNCTIONS = {
     "check": _check,
     "calibrate": _calibrate,
@@ -853,6 +918,7 @@ COMMAND_FUNCTIONS = {
     "schema": _schema,
     "validate": _validate,
     "events": _events,
+    "import": _import_events,
 }
 
 

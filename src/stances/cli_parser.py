@@ -1,5 +1,5 @@
 """The command line's options: one subcommand each for run, check, calibrate, explain, sensitivity, compare, sweep,
-new, schema, validate and events, each with an example and a pointer to the tutorial in its --help.
+new, schema, validate, events and import, each with an example and a pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
 validate`` is run dozens of times while a what-if is written).
@@ -29,6 +29,7 @@ EXAMPLES = {
     "schema": "stances schema --out stances.schema.json",
     "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
     "events": "stances events | grep -i strike",
+    "import": "stances import gdelt events.tsv --actors IND,CHN,PAK,AFG --out imported.yaml",
 }
 
 
@@ -392,6 +393,37 @@ def build_parser(
     )
 
     _subparser(sub, "events", "list the named event types (CAMEO code, Goldstein weight, form)")
+
+    imp = _subparser(
+        sub,
+        "import",
+        "turn a GDELT 2.0 or ICEWS event-data export into a scenario file (docs/import.md)",
+    )
+    imp.add_argument("source", choices=("gdelt", "icews"), help="the export's layout")
+    imp.add_argument("file", type=Path, help="the export (tab-separated)")
+    imp.add_argument(
+        "--actors",
+        required=True,
+        metavar="A,B,...",
+        help="scenario ids to keep (events between two of them only), e.g. IND,CHN,PAK,AFG",
+    )
+    imp.add_argument("--from", dest="start", type=_iso_date, metavar="DATE", help="first day")
+    imp.add_argument("--to", dest="end", type=_iso_date, metavar="DATE", help="last day")
+    imp.add_argument(
+        "--out", type=Path, help="file to create (never overwritten; default: standard output)"
+    )
+    imp.add_argument(
+        "--map",
+        type=Path,
+        metavar="MAP.yaml",
+        help="the export's country codes or names to scenario ids: 'CODE: ID' lines",
+    )
+    imp.add_argument(
+        "--strict", action="store_true", help="refuse the export if any row has a problem"
+    )
+    imp.add_argument(
+        "--add", action="store_true", help="write an add: block for a what-if, not a scenario"
+    )
     for name, command in sub.choices.items():
         command.set_defaults(func=functions[name])
     return parser
