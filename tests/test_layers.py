@@ -28,6 +28,7 @@ CONFINED = {
         "plots/calibration.py",
         "plots/explain.py",
         "plots/sensitivity.py",
+        "plots/discover.py",
     },
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")
