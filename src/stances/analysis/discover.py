@@ -175,7 +175,7 @@ def _ema() -> tuple[object, object]:
     try:
         with warnings.catch_warnings():  # its notice that ipyparallel is missing
             warnings.simplefilter("ignore")
-            from ema_workbench.analysis import feature_scoring, prim
+            from ema_workbench.analysis import feature_scoring, prim  # type: ignore[import-untyped]
     except ImportError:
         raise ImportError(INSTALL) from None
     return prim, feature_scoring
@@ -261,7 +261,7 @@ class Discovery:
 
     @property
     def members(self) -> int:
-        return int(len(self.y))
+        return len(self.y)
 
     def restricted(self, i: int) -> list[int]:
         """The inputs box i restricts (a limit inside the full range), by position."""

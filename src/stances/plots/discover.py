@@ -38,7 +38,7 @@ def discover_figure(discovery: Discovery) -> Figure:
     left.annotate(
         f"chosen: box {d.chosen}\ncoverage {c['coverage']:.0%}, density {c['density']:.0%}",
         (c["coverage"], c["density"]),
-        xytext=(8, -24),
+        xytext=(-150, -30),
         textcoords="offset points",
         fontsize=7,
         color="red",
@@ -72,12 +72,12 @@ def discover_figure(discovery: Discovery) -> Figure:
         if row["restricted"]:
             right.text(
                 (lo + hi) / 2,
-                r - 0.32,
-                f"{f.show(lim[0, j])} .. {f.show(lim[1, j])}",
+                r + 0.18,
+                f"box: {f.show(lim[0, j])} .. {f.show(lim[1, j])}",
                 ha="center",
-                va="bottom",
+                va="top",
                 fontsize=6,
-                color="white",
+                color=PALETTE[0],
             )
     right.set_yticks(y, list(table["input"]), fontsize=7)
     right.invert_yaxis()
