@@ -117,6 +117,7 @@ def test_conditions_parse_with_dates_and_scores_on_both_sides(tmp_path):
     assert parse_where(scenario, "A->B at 2025-02-02 > -0.2") == c.__class__(
         "A->B at 2025-02-02 > -0.2", c.left, ">", -0.2
     )
+    assert parse_where(scenario, "A->B<-0.1").label == "A -> B < -0.1 at end"
     both = parse_where(scenario, "A->B < C->B")
     assert both.label == "A -> B < C -> B at end"
 

@@ -21,7 +21,7 @@ EXAMPLES = {
     "check": "stances check scenarios/history-2021-2024.yaml",
     "calibrate": "stances calibrate benchmarks/article-calibrate.yaml --runs 20000 --as distribution",
     "sensitivity": "stances sensitivity benchmarks/article-uncertain.yaml --method sobol --runs 1024 --outcome 'AFG->PAK'",
-    "discover": "stances discover benchmarks/article-uncertain.yaml --where 'AFG->PAK < -0.5 at end' --runs 1000",
+    "discover": "stances discover benchmarks/article-uncertain.yaml --where 'AFG->PAK<-0.5' --runs 1000",
     "explain": "stances explain scenarios/article.yaml --dyads 'AFG<->PAK'",
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",

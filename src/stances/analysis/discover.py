@@ -98,9 +98,9 @@ def parse_where(scenario: Scenario, text: str) -> Condition:
 
     body, when = text, "end"
     head, sep, tail = text.rpartition(" at ")
-    if sep and not re.search(r"<|(?<!-)>", tail):
+    if sep and not re.search(r"<(?!->)|(?<!-)>", tail):
         body, when = head, tail.strip()
-    found = re.search(r"<=|>=|<(?!-)|(?<!-)>", body)  # not the arrow of 'A->B'
+    found = re.search(r"<=|>=|<(?!->)|(?<!-)>", body)  # not the arrow of 'A->B'
     if found is None:
         raise problem("expected 'A->B < x at end', 'A->B > x at YYYY-MM-DD' or 'A->B < C->D'")
     op = found.group()
