@@ -29,6 +29,7 @@ CONFINED = {
         "plots/explain.py",
         "plots/sensitivity.py",
         "notebook.py",  # renders figures for notebooks (its types only)
+        "plots/discover.py",
     },
 }
 NO_PANDAS_UNDER = ("scenario/", "engine/")

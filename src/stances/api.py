@@ -27,6 +27,7 @@ from stances.store import NextRunDir, load_run, save_run, write_manifest, write_
 
 if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
+    from stances.analysis.discover import Discovery
     from stances.analysis.explain import Explanation
     from stances.analysis.observations import Verdict
     from stances.analysis.sensitivity import Sensitivity
@@ -542,3 +543,94 @@ def compare(
     if labels is None:
         labels = [f"{n}#{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
     return Comparison(list(labels), results)
+
+
+def discover(
+    scenario: Scenario | str | Path | None = None,
+    where: str = "AFG->PAK < 0 at end",
+    runs: int = 1000,
+    *,
+    vary: list[str] | None = None,
+    density: float = 0.8,
+    seed: int | None = None,
+    workers: int = 1,
+) -> Discovery:
+    """Scenario discovery (``analysis.discover``): under which combinations of the uncertain
+    values the condition `where` holds ('A->B < 0 at end', 'A->B > 0.2 at YYYY-MM-DD',
+    'A->B < C->D').
+
+    Runs `runs` members: each draws the file's uncertain values; vary: ranges 'KEY=LO..HI'
+    sampled by a Latin hypercube (SALib) as a design, the other uncertain values still drawn.
+    The inputs are ``Result.experiments()``. PRIM (EMA Workbench) peels a box; the one reported
+    is the box of highest coverage among those of density >= `density`. DiscoverError (a
+    ScenarioError) for a bad condition (checked before anything runs), nothing that varies, or
+    a condition that holds in no member or in all.
+    """
+    from stances.analysis.discover import DiscoverError, inputs_of, parse_where
+    from stances.analysis.discover import discover as find
+    from stances.analysis.sensitivity import parse_range, problem_of
+    from stances.analysis.sensitivity import sample as lhs
+    from stances.errors import Position, Problem
+
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario or ARTICLE)
+    condition = parse_where(spec, where)
+    factors = [parse_range(spec, text) for text in vary or []]
+    if not factors and not spec.uncertain:
+        raise DiscoverError(
+            [
+                Problem(
+                    Position(str(spec.path)),
+                    "uncertain values",
+                    "nothing varies: the file has no uncertain values; give ranges with "
+                    "--vary KEY=LO..HI",
+                )
+            ]
+        )
+    root = spec.seed if seed is None else seed
+    design = None
+    if factors:
+        X = lhs(problem_of(factors), "delta", runs, root)
+        design = {f.key: f.written(X[:, i]) for i, f in enumerate(factors)}
+    result = run(spec, seed=root, members=None if design else runs, design=design, workers=workers)
+    inputs, values = inputs_of(spec, result.experiments())
+    score, holds = condition.holds(result.outcomes(at=condition.when))
+    return find(spec.title, condition, inputs, values, score, holds, density, root)
+
+
+def save_discover(
+    discovery: Discovery,
+    out: Path | NextRunDir,
+    *,
+    manifest: dict | None = None,
+    plots: bool = True,
+) -> Path:
+    """A new directory with boxes.csv (the peeling trajectory), box.csv (the chosen box's
+    limits and quasi-p-values), features.csv (feature scores), experiments.csv (every member's
+    inputs, score and whether the condition holds), manifest.json and, with plots,
+    discover.png."""
+
+    def write(scratch: Path) -> None:
+        discovery.trajectory_table().to_csv(scratch / "boxes.csv", index=False, float_format="%.6g")
+        discovery.box_table().to_csv(scratch / "box.csv", index=False, float_format="%.10g")
+        discovery.features.to_csv(scratch / "features.csv", index=False, float_format="%.6g")
+        discovery.experiments_table().to_csv(
+            scratch / "experiments.csv", index=False, float_format="%.10g"
+        )
+        if plots:
+            from stances import plots as figures
+
+            figures.discover_figure(discovery).savefig(scratch / "discover.png", dpi=130)
+        write_manifest(
+            scratch,
+            {
+                **(manifest or {}),
+                "title": discovery.title,
+                "where": discovery.condition.label,
+                "members": discovery.members,
+                "rule": f"the box of highest coverage among those of density >= {discovery.density:g}",
+                "chosen_box": discovery.chosen,
+                "in_words": discovery.words(),
+            },
+        )
+
+    return write_new_directory(out, write)

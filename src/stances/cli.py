@@ -45,6 +45,7 @@ COMMANDS = (
     "calibrate",
     "explain",
     "sensitivity",
+    "discover",
     "compare",
     "sweep",
     "validate",
@@ -569,6 +570,44 @@ def _sensitivity(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _discover(ns: argparse.Namespace) -> int:
+    from stances import api
+    from stances.analysis.discover import parse_where
+    from stances.analysis.sensitivity import parse_range
+    from stances.result import package_versions
+    from stances.store import NextRunDir
+    from stances.text import discover_text
+
+    if ns.seed is not None and ns.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {ns.seed}")
+    if not 10 <= ns.runs <= 2**20:
+        raise InputError(f"--runs must be between 10 and {2**20}, got {ns.runs}")
+    if not 0 < ns.density <= 1:
+        raise InputError(f"--density must be in (0, 1], got {ns.density}")
+    scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
+    parse_where(scenario, ns.where)  # before anything runs
+    for text in ns.vary:
+        parse_range(scenario, text)
+    _importable("ema_workbench", "discover")
+    if ns.vary:
+        _importable("SALib", "discover --vary")
+    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-discover")
+    discovery = api.discover(
+        scenario, ns.where, ns.runs, vary=ns.vary or None, density=ns.density, seed=ns.seed
+    )
+    manifest = {
+        "command": "discover",
+        "scenario": str(scenario.path),
+        "versions": package_versions(),
+    }
+    with _writing(out):
+        out = api.save_discover(discovery, out, manifest=manifest, plots=not ns.no_plots)
+    _say(f"wrote {out}/  ({', '.join(sorted(p.name for p in out.iterdir()))})")
+    _say()
+    _say(discover_text(discovery))
+    return 0
+
+
 def _importable(module: str, command: str) -> None:
     """InputError saying how to install an optional extra when `module` is missing."""
     import importlib.util
@@ -911,6 +950,7 @@ COMMAND_FUNCTIONS = {
     "calibrate": _calibrate,
     "explain": _explain,
     "sensitivity": _sensitivity,
+    "discover": _discover,
     "run": _run,
     "compare": _compare,
     "sweep": _sweep,

@@ -1,5 +1,6 @@
-"""The command line's options: one subcommand each for run, check, calibrate, explain, sensitivity, compare, sweep,
-new, schema, validate, events and import, each with an example and a pointer to the tutorial in its --help.
+"""The command line's options: one subcommand each for run, check, calibrate, explain, sensitivity,
+discover, compare, sweep, new, schema, validate, events and import, each with an example and a
+pointer to the tutorial in its --help.
 
 This module imports nothing heavy: parsing the command line must stay quick (``stances
 validate`` is run dozens of times while a what-if is written).
@@ -21,6 +22,7 @@ EXAMPLES = {
     "check": "stances check scenarios/history-2021-2024.yaml",
     "calibrate": "stances calibrate benchmarks/article-calibrate.yaml --runs 20000 --as distribution",
     "sensitivity": "stances sensitivity benchmarks/article-uncertain.yaml --method sobol --runs 1024 --outcome 'AFG->PAK'",
+    "discover": "stances discover benchmarks/article-uncertain.yaml --where 'AFG->PAK<-0.5' --runs 1000",
     "explain": "stances explain scenarios/article.yaml --dyads 'AFG<->PAK'",
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
@@ -299,6 +301,47 @@ def build_parser(
     )
     _add_set(sens, "override a value (repeatable)")
     sens.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
+
+    disc = _subparser(
+        sub,
+        "discover",
+        "under which assumptions a condition on a score holds: PRIM boxes with coverage and "
+        "density, and feature scores (EMA Workbench; boxes.csv, box.csv)",
+    )
+    disc.add_argument("file", type=Path, help="scenario file; its uncertain values are the inputs")
+    disc.add_argument(
+        "--where",
+        required=True,
+        metavar="'A->B < X at end'",
+        help="the condition: 'A->B < X' or 'A->B > X' (or 'A->B < C->D'), at the end or "
+        "'at YYYY-MM-DD'",
+    )
+    disc.add_argument(
+        "--runs", type=int, default=1000, metavar="N", help="members to run (default 1000)"
+    )
+    disc.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=LO..HI",
+        help="a range sampled by a Latin hypercube, e.g. parameters.kappa_observer=0.05..0.25 "
+        "(repeatable; durations in weeks, dates YYYY-MM-DD); the file's uncertain values are "
+        "drawn as well",
+    )
+    disc.add_argument(
+        "--density",
+        type=float,
+        default=0.8,
+        metavar="D",
+        help="the box reported is the one of highest coverage among those of density >= D "
+        "(default 0.8)",
+    )
+    disc.add_argument(
+        "--out", type=Path, help="directory to create; default results/NAME-discover-NNN"
+    )
+    disc.add_argument("--seed", type=int, help="root seed of the run and of the sample")
+    _add_set(disc, "override a value (repeatable)")
+    disc.add_argument("--no-plots", action="store_true", help="write tables and manifest only")
 
     compare = _subparser(
         sub, "compare", "compare scenarios (files, or earlier run directories) side by side"

@@ -1,5 +1,5 @@
 """Summaries printed on the terminal: the largest changes of a run, the final scores of a
-comparison, the final medians of a sweep, a calibration's posterior, an attribution's top events. Plain text, one table each."""
+comparison, the final medians of a sweep, a calibration's posterior, an attribution's top events, a discovery's box. Plain text, one table each."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from stances.result import Result
 
 if TYPE_CHECKING:
     from stances.analysis.calibrate import Calibration
+    from stances.analysis.discover import Discovery
     from stances.analysis.explain import Explanation
     from stances.analysis.sensitivity import Sensitivity
 
@@ -242,3 +243,32 @@ def sensitivity_text(analysis: Sensitivity) -> str:
                 f"  {analysis.factors[f].key:<{width}}" + "".join(f"{c:>16}" for c in cells)
             )
     return "\n".join(lines)
+
+
+def discover_text(discovery: Discovery, rows: int = 8) -> str:
+    """The chosen box in words, its limits per restricted input with quasi-p-values, and the
+    inputs ranked by feature score."""
+    box = discovery.box_table()
+    shown = {f.key: f for f in discovery.inputs}
+    lines = [discovery.words(), ""]
+    chosen = box[box["restricted"]]
+    if len(chosen):
+        lines.append(f"  {'input':<40} {'lower':>14} {'upper':>14}  quasi-p (lower, upper)")
+        for row in chosen.to_dict("records"):
+            qp = ", ".join(
+                "-" if q != q else f"{q:.2g}" for q in (row["qp_lower"], row["qp_upper"])
+            )
+            lines.append(
+                f"  {row['input']:<40} {_limit(shown, row, 'lower'):>14} "
+                f"{_limit(shown, row, 'upper'):>14}  {qp}"
+            )
+        lines.append("")
+    lines.append("Feature scores (extra trees; larger: the input tells the members apart more)")
+    for row in discovery.features.head(rows).to_dict("records"):
+        lines.append(f"  {row['input']:<40} {row['score']:.3f}")
+    return "\n".join(lines)
+
+
+def _limit(inputs: dict, row: dict, side: str) -> str:
+    value = row[side]
+    return value if isinstance(value, str) else inputs[row["input"]].show(value)

@@ -16,6 +16,7 @@ from stances.plots.compare import (
     stances_figure,
     sweep_figure,
 )
+from stances.plots.discover import discover_figure
 from stances.plots.explain import explain_figure
 from stances.plots.relations import matrix_figure, relations_figure
 from stances.plots.sensitivity import sensitivity_figure, sensitivity_over_time_figure
@@ -24,6 +25,7 @@ __all__ = [
     "calibration_bands_figure",
     "comparison_figure",
     "difference_figure",
+    "discover_figure",
     "event_colour",
     "event_list",
     "explain_figure",
