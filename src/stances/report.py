@@ -156,7 +156,9 @@ def _read_comparison(directory: Path, raw: dict[str, Any]) -> Source:
     """A comparison directory: its manifest's labels and runs, final.csv and figures."""
     path = directory / "manifest.json"
     labels, runs = raw.get("labels"), raw.get("runs")
-    if not (isinstance(labels, list) and len(labels) >= 2 and all(isinstance(x, str) for x in labels)):
+    if not (
+        isinstance(labels, list) and len(labels) >= 2 and all(isinstance(x, str) for x in labels)
+    ):
         raise DamagedRunError(f"{path}: 'labels' should list two or more names")
     if len(set(labels)) != len(labels):
         raise DamagedRunError(f"{path}: 'labels' names a scenario twice")
@@ -208,7 +210,7 @@ def _read_observations(path: Path) -> list[dict[str, str]]:
     table.floats("share", 0.0, 1.0)
     table.floats("margin")
     table.texts("observation", empty=False)
-    return table.frame.to_dict("records")
+    return [{str(k): str(v) for k, v in row.items()} for row in table.frame.to_dict("records")]
 
 
 def _figure(directory: Path, name: str) -> Figure:
@@ -242,7 +244,7 @@ def _scenario(label: str, manifest: dict[str, Any]) -> Scenario:
             continue
         try:
             reasons, leading = comments_of(text)
-        except Exception:  # noqa: BLE001 (a file that reads as a scenario but not here: no reasons)
+        except Exception:  # a file that reads as a scenario but not here: no reasons
             scenario.notes.append(f"{entry.get('path')}: its comments could not be read")
             continue
         scenario.reasons.update(reasons)
@@ -386,6 +388,7 @@ table { border-collapse: collapse; width: 100%; margin: .5em 0 1.2em; font-size:
 th, td { text-align: left; vertical-align: top; padding: .3em .5em; border-bottom: 1px solid #dde; }
 th { background: #eef2f7; } td.num, th.num { text-align: right; white-space: nowrap;
   font-variant-numeric: tabular-nums; }
+.events td:nth-child(1), .events td:nth-child(4) { white-space: nowrap; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; border: 1px solid #dde; }
 figcaption { color: #555; font-size: .9em; } .holds { color: #1a7f37; font-weight: 600; }
 .fails { color: #b3261e; font-weight: 600; } .note { color: #8a5300; }
@@ -438,7 +441,9 @@ def _meta(source: Source) -> str:
         made = f"Comparison directory {source.directory}, written {m.get('created', '?')}"
         return f'<p class="meta">{esc(made)}; reference: {esc(source.scenarios[0].label)}.</p>'
     members = int(m.get("members", 1))
-    who = f"{members} members, root seed {m.get('seed')}" if members > 1 else f"seed {m.get('seed')}"
+    who = (
+        f"{members} members, root seed {m.get('seed')}" if members > 1 else f"seed {m.get('seed')}"
+    )
     versions = ", ".join(f"{k} {v}" for k, v in _mapping(m.get("versions")).items())
     text = (
         f"Run directory {source.directory}: {m.get('scenario')}, {m.get('start')} to "
@@ -454,7 +459,9 @@ def _question(source: Source) -> str:
         heading = f"<h3>{esc(s.label)}: {esc(s.resolved.get('title', ''))}</h3>"
         said = [str(s.resolved.get("description") or "").strip(), s.leading]
         text = "".join(f'<p class="question">{esc(t)}</p>' for t in said if t)
-        body.append((heading if source.kind == "compare" else "") + (text or _p("(no description)")))
+        body.append(
+            (heading if source.kind == "compare" else "") + (text or _p("(no description)"))
+        )
     if source.kind == "compare":
         body.append(
             _p(
@@ -482,7 +489,9 @@ def _scenario_assumptions(s: Scenario, result: Result | None) -> str:
             "<h3>Parameters</h3>",
             _parameters_table(s),
             "<h3>Initial scores</h3>",
-            _p('From -1 (hostile) to +1 (friendly); "A -> B" is how A regards B; unlisted pairs start at 0.'),
+            _p(
+                'From -1 (hostile) to +1 (friendly); "A -> B" is how A regards B; unlisted pairs start at 0.'
+            ),
             _scores_table(s, "relations"),
             *(
                 ["<h3>Baseline (where memory decays to)</h3>", _scores_table(s, "baseline")]
@@ -502,7 +511,9 @@ def _parameters_table(s: Scenario) -> str:
     defaults = Parameters().model_dump()
     rows = []
     for name, info in Parameters.model_fields.items():
-        value = _written(written[name]) if name in written else f"{_written(defaults[name])} (default)"
+        value = (
+            _written(written[name]) if name in written else f"{_written(defaults[name])} (default)"
+        )
         reason = s.reasons.get(("parameters", name), "")
         rows.append([name, value, info.description or "", reason])
     return _table(["parameter", "value", "what it does", "reason given in the file"], rows)
@@ -543,8 +554,18 @@ def _events_table(s: Scenario, events: list[dict[str, Any]], result: Result | No
             )
     if not rows:
         return _p("No events.")
-    header = ["date", "event", "type", "who", "CAMEO", "Goldstein", "intensity", "citation", "notes"]
-    return _table(header, rows, numbers=[4, 5, 6])
+    header = [
+        "date",
+        "event",
+        "type",
+        "who",
+        "CAMEO",
+        "Goldstein",
+        "intensity",
+        "citation",
+        "notes",
+    ]
+    return _table(header, rows, numbers=[4, 5, 6]).replace("<table>", '<table class="events">', 1)
 
 
 def _event_row(s: Scenario, e: dict[str, Any]) -> list[str]:
@@ -600,7 +621,12 @@ def _what_differs(ref: Scenario, s: Scenario) -> str:
         if isinstance(a, dict | None) and isinstance(b, dict | None):
             a, b = _mapping(a), _mapping(b)
             rows = [
-                [f"{section}: {k}", _written(a.get(k, "-")), _written(b.get(k, "-")), s.reasons.get((section, k), "")]
+                [
+                    f"{section}: {k}",
+                    _written(a.get(k, "-")),
+                    _written(b.get(k, "-")),
+                    s.reasons.get((section, k), ""),
+                ]
                 for k in dict.fromkeys([*a, *b])
                 if a.get(k) != b.get(k)
             ]
@@ -613,7 +639,9 @@ def _what_differs(ref: Scenario, s: Scenario) -> str:
     if added:
         parts.append("<h4>Events added</h4>" + _events_table(s, added, None))
     if changed:
-        parts.append(f"<h4>Events changed (as in {esc(s.label)})</h4>" + _events_table(s, changed, None))
+        parts.append(
+            f"<h4>Events changed (as in {esc(s.label)})</h4>" + _events_table(s, changed, None)
+        )
     return "\n".join(parts) or _p("The same assumptions.")
 
 
@@ -662,7 +690,12 @@ def _changes(source: Source) -> str:
     rows = []
     for row in result.changes().head(ROWS).to_dict("records"):
         a, b = str(row["actor"]), str(row["toward"])
-        cells = [f"{a} -> {b}", _signed(row["initial"]), _signed(row["final"]), _signed(row["change"])]
+        cells = [
+            f"{a} -> {b}",
+            _signed(row["initial"]),
+            _signed(row["final"]),
+            _signed(row["change"]),
+        ]
         if ensemble:
             q = result.band(a, b)[:, -1]
             cells.append(f"{q[0]:+.2f} .. {q[4]:+.2f}")
@@ -722,7 +755,11 @@ def _differences(source: Source) -> str:
     intro = _p(
         f"Final scores (median) that differ most from the reference ({ref.label}); 'parts on': "
         f"the first date they are more than {threshold} apart"
-        + ("; p(above): the share of the scenario's members ending above the reference" if ensemble else "")
+        + (
+            "; p(above): the share of the scenario's members ending above the reference"
+            if ensemble
+            else ""
+        )
         + "; and the events that differ between the two files and involve either actor."
     )
     table = _table([*header, "events behind it"], rows, numbers=range(2, len(header)))
@@ -739,7 +776,8 @@ def _events_involving(ref: Scenario, s: Scenario, actors: set[str]) -> str:
             if involved & actors:
                 cite = str(e.get("cite") or "").strip()
                 said.append(
-                    f"{what} {e.get('id')} ({_written(e.get('date'))})" + (f': "{cite}"' if cite else "")
+                    f"{what} {e.get('id')} ({_written(e.get('date'))})"
+                    + (f': "{cite}"' if cite else "")
                 )
     return "; ".join(said) or "none directly (parameters, or effects through third parties)"
 
@@ -782,7 +820,9 @@ def _ensemble(source: Source) -> str:
     members = [int(s.manifest.get("members", 1)) for s in source.scenarios]
     if max(members) <= 1:
         return _section(
-            "ensemble", "Ensemble", _p("A single run: no bands (run with --runs K for an ensemble).")
+            "ensemble",
+            "Ensemble",
+            _p("A single run: no bands (run with --runs K for an ensemble)."),
         )
     body = [
         _p(
@@ -791,7 +831,11 @@ def _ensemble(source: Source) -> str:
             "and 90 % of the members, the tables give medians."
         )
     ]
-    if source.result is not None and source.result.draws is not None and not source.result.draws.empty:
+    if (
+        source.result is not None
+        and source.result.draws is not None
+        and not source.result.draws.empty
+    ):
         body.append("<h3>Uncertain values drawn</h3>" + _draws_table(source.result))
     if source.final is not None:
         rows = [
@@ -806,7 +850,9 @@ def _ensemble(source: Source) -> str:
         ]
         body.append(
             "<h3>Share of members ending above the reference</h3>"
-            + _table(["who -> whom", "scenario", "final (median)", "p(above)"], rows, numbers=[2, 3])
+            + _table(
+                ["who -> whom", "scenario", "final (median)", "p(above)"], rows, numbers=[2, 3]
+            )
         )
     return _section("ensemble", "Ensemble", "\n".join(body))
 
@@ -846,6 +892,9 @@ def write_report(text: str, out: Path, *, numbered: bool = False) -> Path:
     next free NNN. FileExistsError if `out` exists (not numbered); OSError (with the file's
     name) if it cannot be written; on any error nothing is left behind."""
     parent = out.parent
+    for folder in (parent, *parent.parents):  # a file where a folder should be: not "exists"
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(out))
     parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
     try:
