@@ -634,3 +634,24 @@ def save_discover(
         )
 
     return write_new_directory(out, write)
+
+
+def report(directory: Path | str) -> str:
+    """The report of a run or comparison directory as one self-contained HTML document
+    (``report.report_html``): ReportError if it is neither, DamagedRunError if it is damaged."""
+    from stances.report import report_html
+
+    return report_html(directory)
+
+
+def save_report(directory: Path | str, out: Path | str | None = None) -> Path:
+    """Write the report of a run or comparison directory and return its path: at `out`
+    (FileExistsError if it exists), or by default results/NAME-report-NNN.html in the current
+    folder (NAME the directory's name, NNN the next free number); atomically, never inside the
+    directory and never over an existing file."""
+    from stances.report import default_output, report_html, write_report
+
+    text = report_html(directory)
+    if out is not None:
+        return write_report(text, Path(out))
+    return write_report(text, default_output(Path(directory)), numbered=True)

@@ -48,6 +48,7 @@ COMMANDS = (
     "discover",
     "compare",
     "sweep",
+    "report",
     "validate",
     "events",
     "new",
@@ -798,6 +799,20 @@ def _check_sweep_dyads(dyads: list[Dyad], actors: Sequence[str]) -> None:
         raise InputError("; ".join(dict.fromkeys(problems)))
 
 
+def _report(ns: argparse.Namespace) -> int:
+    from stances import api
+    from stances.report import ReportError
+    from stances.store_read import DamagedRunError
+
+    try:
+        with _writing(ns.out or "results"):
+            out = api.save_report(ns.directory, ns.out)
+    except (ReportError, DamagedRunError) as exc:
+        raise InputError(str(exc)) from None
+    _say(f"wrote {out}  (one self-contained HTML file: open it in a browser, print it as PDF)")
+    return 0
+
+
 def _new(ns: argparse.Namespace) -> int:
     local = Path("scenarios") / "article.yaml"
     parent_path = ns.parent or (local if local.is_file() else ARTICLE)
@@ -954,6 +969,7 @@ COMMAND_FUNCTIONS = {
     "run": _run,
     "compare": _compare,
     "sweep": _sweep,
+    "report": _report,
     "new": _new,
     "schema": _schema,
     "validate": _validate,

@@ -27,6 +27,7 @@ EXAMPLES = {
     "run": "stances run scenarios/article.yaml --runs 200 --workers 2",
     "compare": "stances compare scenarios/article.yaml scenarios/no-mediation.yaml --dyads 'PAK<->AFG'",
     "sweep": "stances sweep scenarios/article.yaml --vary parameters.kappa_target=0.3,0.5,0.7 --runs 100",
+    "report": "stances report results/article-001 --out article.html",
     "new": "stances new scenarios/late-strike --from scenarios/article.yaml",
     "schema": "stances schema --out stances.schema.json",
     "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
@@ -403,6 +404,21 @@ def build_parser(
         "--dyads", help="dyads to draw, e.g. 'AFG->PAK'; default: those the values move most"
     )
     _add_ensemble_options(sweep)
+
+    report = _subparser(
+        sub,
+        "report",
+        "write one self-contained HTML report of a run or comparison directory (question, "
+        "assumptions with their reasons, figures, largest changes, observations)",
+    )
+    report.add_argument(
+        "directory", type=Path, help="a run directory (run, check) or a comparison directory"
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help="HTML file to create (never overwritten); default results/NAME-report-NNN.html",
+    )
 
     new = _subparser(sub, "new", "write a commented what-if file that extends another")
     new.add_argument(
