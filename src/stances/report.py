@@ -45,7 +45,20 @@ MAX_SCENARIO_BYTES = 262_144  # scenario files read for their comments (document
 ROWS = 8  # largest changes or differences shown
 RUN_FIGURES = ("relations.png", "matrix.png", "stances.png")
 COMPARE_FIGURES = ("comparison.png", "difference.png", "stances.png")
-FINAL_COLUMNS = ["actor", "toward", "scenario", "final", "difference", "parts_on", "p_above"]
+FINAL_COLUMNS = [
+    "actor",
+    "toward",
+    "scenario",
+    "present",
+    "final",
+    "difference",
+    "largest_gap",
+    "largest_gap_on",
+    "parts_on",
+    "p_above",
+]
+# final.csv as compare wrote it before the largest gaps and "present" (read too)
+FINAL_COLUMNS_BEFORE = ["actor", "toward", "scenario", "final", "difference", "parts_on", "p_above"]
 OBSERVATION_COLUMNS = [
     "observation",
     "kind",
@@ -178,9 +191,9 @@ def _read_comparison(directory: Path, raw: dict[str, Any]) -> Source:
 
 def _read_final(path: Path, labels: list[str]) -> list[dict[str, Any]]:
     """final.csv, every value checked: one row per dyad and scenario."""
-    table = read_csv(path, FINAL_COLUMNS)
-    final = table.floats("final", -1.0, 1.0)
-    difference = table.floats("difference", -2.0, 2.0)
+    table = read_csv(path, FINAL_COLUMNS, also=FINAL_COLUMNS_BEFORE)
+    final = table.floats("final", -1.0, 1.0, empty=True)  # empty: the scenario lacks the pair
+    difference = table.floats("difference", -2.0, 2.0, empty=True)
     above = table.floats("p_above", 0.0, 1.0, empty=True)
     scenario = table.codes("scenario", labels, "the manifest's labels")
     actor, toward = table.texts("actor", empty=False), table.texts("toward", empty=False)
@@ -199,6 +212,7 @@ def _read_final(path: Path, labels: list[str]) -> list[dict[str, Any]]:
             "p_above": float(above[r]),
         }
         for r in range(len(table))
+        if np.isfinite(final[r])
     ]
 
 
