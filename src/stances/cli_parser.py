@@ -29,6 +29,7 @@ EXAMPLES = {
     "schema": "stances schema --out stances.schema.json",
     "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
     "events": "stances events | grep -i strike",
+    "app": "stances app scenarios/article.yaml --port 8765   (then open http://127.0.0.1:8765)",
 }
 
 
@@ -379,6 +380,12 @@ def build_parser(
     )
 
     _subparser(sub, "events", "list the named event types (CAMEO code, Goldstein weight, form)")
+    app = _subparser(sub, "app", "explore a scenario in the browser (Mesa's SolaraViz; extra: app)")
+    app.add_argument(
+        "file", type=Path, nargs="?", help="scenario file (YAML); default: the article"
+    )
+    app.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+
     for name, command in sub.choices.items():
         command.set_defaults(func=functions[name])
     return parser

@@ -17,6 +17,7 @@ from stances.plots.compare import (
     sweep_figure,
 )
 from stances.plots.explain import explain_figure
+from stances.plots.network import network_figure
 from stances.plots.relations import matrix_figure, relations_figure
 from stances.plots.sensitivity import sensitivity_figure, sensitivity_over_time_figure
 
@@ -28,6 +29,7 @@ __all__ = [
     "event_list",
     "explain_figure",
     "matrix_figure",
+    "network_figure",
     "pairs_to_show",
     "posterior_figure",
     "relations_figure",
