@@ -23,6 +23,7 @@ from stances.engine.model import StanceModel
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+SERVE = "import sys; from stances.cli import main; sys.exit(main())"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -53,7 +54,7 @@ def test_every_component_renders_mid_run(steps):
         model.step()
     assert result_of(model).dates[-1] == model.date
     for component in app.COMPONENTS:
-        box, rc = solara.render(component(model), handle_error=False)
+        _box, rc = solara.render(component(model), handle_error=False)
         rc.close()
 
 
@@ -117,8 +118,7 @@ def test_step_in_the_browser():
     port = _free_port()
     env = {**os.environ, "STANCES_APP_SCENARIO": str(ROOT / "scenarios" / "article.yaml")}
     server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from stances.cli import main; sys.exit(main())"]
-        + ["app", "--port", str(port)],
+        [sys.executable, "-c", SERVE, "app", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -133,6 +133,10 @@ def test_step_in_the_browser():
             page.get_by_text("step 0 of", exact=False).wait_for(timeout=120_000)
             page.get_by_role("button", name="Step").first.click()
             page.get_by_text("step 1 of", exact=False).wait_for(timeout=60_000)
+            for _ in range(11):  # a few more weeks, for the screenshot
+                page.get_by_role("button", name="Step").first.click()
+                page.wait_for_timeout(300)
+            page.get_by_text("step 12 of", exact=False).wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ROOT / "docs" / "img" / "app.png"), full_page=True)
             browser.close()

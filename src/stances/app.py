@@ -50,9 +50,7 @@ def model_params(scenario: str) -> dict[str, Any]:
         "scenario": scenario,
         "kappa_target": _slider("kappa_target", _start(p.kappa_target, 0.5), 0.0, 1.0, 0.05),
         "kappa_actor": _slider("kappa_actor", _start(p.kappa_actor, 0.25), 0.0, 1.0, 0.05),
-        "kappa_observer": _slider(
-            "kappa_observer", _start(p.kappa_observer, 0.15), 0.0, 1.0, 0.05
-        ),
+        "kappa_observer": _slider("kappa_observer", _start(p.kappa_observer, 0.15), 0.0, 1.0, 0.05),
         "kappa_parties": _slider("kappa_parties", _start(p.kappa_parties, 0.4), 0.0, 1.0, 0.05),
         "memory_half_life": _slider("memory_half_life (weeks)", half_life, 1.0, 260.0, 1.0),
         "noise": _slider("noise", _start(p.noise, 0.0), 0.0, 0.1, 0.005),
