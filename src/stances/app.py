@@ -85,7 +85,9 @@ def Events(model: StanceModel) -> solara.Element:
     events = plots.event_list(result_of(model))
     if events.empty:
         return solara.Markdown("No event applied yet.")
-    return solara.DataFrame(events.reset_index(drop=True), items_per_page=20)
+    shown = events[["n", "date", "event", "label", "who"]].copy()
+    shown["date"] = shown["date"].dt.strftime("%Y-%m-%d")
+    return solara.DataFrame(shown.reset_index(drop=True), items_per_page=10)
 
 
 COMPONENTS = [StepInfo, Relations, Network, Matrix, Events]

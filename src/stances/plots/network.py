@@ -30,7 +30,7 @@ def network_figure(scores: np.ndarray, ids: list[str], title: str = "") -> Figur
     """
     n = len(ids)
     xy = circle_layout(n)
-    fig = Figure(figsize=(5.5, 5.5), layout="constrained")
+    fig = Figure(figsize=(4.8, 4.0), layout="constrained")
     ax = fig.subplots()
     norm = Normalize(-1.0, 1.0)
     colours = mpl.colormaps["RdBu"]
