@@ -20,6 +20,7 @@ CONFINED = {
     "mesa": {
         "engine/model.py",
         "engine/ensemble.py",
+        "app.py",  # the app: Mesa's SolaraViz
     },  # ensemble: Mesa 3.3 keeps every model (mesa#3179)
     "matplotlib": {
         "plots/common.py",
@@ -28,6 +29,7 @@ CONFINED = {
         "plots/calibration.py",
         "plots/explain.py",
         "plots/sensitivity.py",
+        "plots/network.py",
         "notebook.py",  # renders figures for notebooks (its types only)
         "plots/discover.py",
     },

@@ -54,6 +54,7 @@ COMMANDS = (
     "new",
     "schema",
     "import",
+    "app",
 )
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -960,6 +961,21 @@ def _import_events(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _app(ns: argparse.Namespace) -> int:
+    """Check the file (its problems, exit 2, before any server starts), then serve the app:
+    ``python -m solara run stances.app:page`` on 127.0.0.1, the file passed in the
+    environment (STANCES_APP_SCENARIO)."""
+    import subprocess
+
+    path = _scenario_file(ns.file) if ns.file is not None else ARTICLE
+    load_scenario(path)  # a ScenarioError here prints file:line:col problems, exit 2
+    env = {**os.environ, "STANCES_APP_SCENARIO": str(Path(path).resolve())}
+    command = [sys.executable, "-m", "solara", "run", "stances.app:page"]
+    command += ["--host", "127.0.0.1", "--port", str(ns.port), "--no-open", "--production"]
+    _say(f"stances app: http://127.0.0.1:{ns.port} (Ctrl-C stops it)")
+    return subprocess.call(command, env=env)
+
+
 COMMAND_FUNCTIONS = {
     "check": _check,
     "calibrate": _calibrate,
@@ -975,6 +991,7 @@ COMMAND_FUNCTIONS = {
     "validate": _validate,
     "events": _events,
     "import": _import_events,
+    "app": _app,
 }
 
 

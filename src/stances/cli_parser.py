@@ -33,6 +33,7 @@ EXAMPLES = {
     "validate": "stances validate scenarios/late-strike.yaml   (or a folder: stances validate scenarios)",
     "events": "stances events | grep -i strike",
     "import": "stances import gdelt events.tsv --actors IND,CHN,PAK,AFG --out imported.yaml",
+    "app": "stances app scenarios/article.yaml --port 8765   (then open http://127.0.0.1:8765)",
 }
 
 
@@ -483,6 +484,12 @@ def build_parser(
     imp.add_argument(
         "--add", action="store_true", help="write an add: block for a what-if, not a scenario"
     )
+    app = _subparser(sub, "app", "explore a scenario in the browser (Mesa's SolaraViz; extra: app)")
+    app.add_argument(
+        "file", type=Path, nargs="?", help="scenario file (YAML); default: the article"
+    )
+    app.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+
     for name, command in sub.choices.items():
         command.set_defaults(func=functions[name])
     return parser
