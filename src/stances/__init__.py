@@ -27,7 +27,7 @@ from stances.scenario.builder import load_scenario
 from stances.scenario.types import Scenario
 
 if TYPE_CHECKING:
-    from stances.api import calibrate, compare, explain, load, run, save, sensitivity
+    from stances.api import calibrate, compare, discover, explain, load, run, save, sensitivity
     from stances.engine.model import StanceModel
     from stances.result import Result
 
@@ -40,6 +40,7 @@ _LAZY = {
     "run": "stances.api",
     "calibrate": "stances.api",
     "compare": "stances.api",
+    "discover": "stances.api",
     "explain": "stances.api",
     "sensitivity": "stances.api",
     "save": "stances.api",
@@ -56,6 +57,7 @@ __all__ = [
     "__version__",
     "calibrate",
     "compare",
+    "discover",
     "explain",
     "load",
     "load_scenario",
