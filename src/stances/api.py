@@ -467,7 +467,7 @@ def sensitivity(
         values = {f"{c} at end": ends[c].to_numpy() for c in ends.columns}
         for o in asked:
             if o.at is not None:
-                values[o.label] = result.outcomes(at=o.at)[f"{o.actor} -> {o.toward}"].to_numpy()
+                values[o.label] = result.outcomes(at=o.at)[o.column].to_numpy()
         return values
 
     labels = [o.label for o in asked] or None

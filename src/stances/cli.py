@@ -561,7 +561,7 @@ def _sensitivity(ns: argparse.Namespace) -> int:
         "scenario": str(scenario.path),
         "versions": package_versions(),
     }
-    dyad = f"{over.actor} -> {over.toward}" if over else None
+    dyad = over.column if over else None
     with _writing(out):
         out = api.save_sensitivity(
             analysis, out, manifest=manifest, plots=not ns.no_plots, over_time=dyad

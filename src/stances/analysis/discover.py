@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stances.analysis.sensitivity import Outcome
 from stances.errors import Position, Problem, ScenarioError
 from stances.scenario.design import target_of
 from stances.scenario.types import Scenario
@@ -45,26 +46,13 @@ class DiscoverError(ScenarioError, ValueError):
 
 
 @dataclass(frozen=True)
-class Score:
-    """A score (actor, toward) at the end (`at` None) or at a date."""
-
-    actor: str
-    toward: str
-    at: dt.date | None = None
-
-    @property
-    def column(self) -> str:
-        return f"{self.actor} -> {self.toward}"
-
-
-@dataclass(frozen=True)
 class Condition:
     """`left` OP `right`: right a number or another score at the same time."""
 
     text: str
-    left: Score
+    left: Outcome
     op: str
-    right: float | Score
+    right: float | Outcome
 
     @property
     def when(self) -> dt.date | None:
@@ -72,7 +60,7 @@ class Condition:
 
     @property
     def label(self) -> str:
-        right = self.right.column if isinstance(self.right, Score) else f"{self.right:g}"
+        right = self.right.column if isinstance(self.right, Outcome) else f"{self.right:g}"
         when = "end" if self.when is None else self.when.isoformat()
         return f"{self.left.column} {self.op} {right} at {when}"
 
@@ -80,7 +68,7 @@ class Condition:
         """(the left score per member, whether the condition holds per member) from a table
         of member scores (``Result.outcomes``)."""
         left = scores[self.left.column].to_numpy(dtype=float)
-        if isinstance(self.right, Score):
+        if isinstance(self.right, Outcome):
             right = scores[self.right.column].to_numpy(dtype=float)
         else:
             right = np.full_like(left, self.right)
@@ -110,15 +98,14 @@ def parse_where(scenario: Scenario, text: str) -> Condition:
         left_text, _, when = left_text.partition(" at ")
         when = when.strip()
 
-    def score(dyad: str) -> Score:
+    def score(dyad: str) -> Outcome:
         try:
-            o = parse_outcome(scenario, f"{dyad} at {when}")
+            return parse_outcome(scenario, f"{dyad} at {when}")
         except SensitivityError as exc:
             raise problem(exc.problems[0].message) from None
-        return Score(o.actor, o.toward, o.at)
 
     left = score(left_text)
-    right: float | Score
+    right: float | Outcome
     if "->" in right_text:
         right = score(right_text)
     else:

@@ -96,6 +96,11 @@ class Outcome:
     at: dt.date | None = None
 
     @property
+    def column(self) -> str:
+        """The dyad as a column of ``Result.outcomes``: 'A -> B'."""
+        return f"{self.actor} -> {self.toward}"
+
+    @property
     def label(self) -> str:
         when = "end" if self.at is None else self.at.isoformat()
         return f"{self.actor} -> {self.toward} at {when}"
