@@ -48,7 +48,7 @@ def around(result: Result, actor: str, toward: str, when: date) -> tuple[date, f
     """The score at the step boundary before `when` and at the one after it."""
     dates = result.dates
     k = max(i for i, d in enumerate(dates) if d <= when)
-    series = result.score(actor, toward)[:, 0]
+    series = result.score_array(actor, toward)[:, 0]
     return dates[k], float(series[k]), dates[k + 1], float(series[k + 1])
 
 
@@ -217,7 +217,23 @@ def issues_figure() -> None:
         print(f"{issue:<16} {actor}: {a:.2f} -> {b:.2f}")
 
 
+def execute_notebook() -> None:
+    """Run docs/notebook.ipynb from top to bottom and keep its outputs, so that it reads as
+    executed where it is viewed (the tests run it again, tests/test_notebook.py)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "docs" / "notebook.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    ).execute()
+    nbformat.write(notebook, path)
+    print(f"executed {path.relative_to(ROOT)}")
+
+
 if __name__ == "__main__":
     main()
     mediation_figure()
     issues_figure()
+    execute_notebook()

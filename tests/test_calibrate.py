@@ -205,7 +205,7 @@ def level_observations(truth: Result) -> str:
     for a, b in (("B", "A"), ("C", "A")):
         for when in (date(2025, 2, 17), date(2025, 4, 21), date(2025, 6, 2)):
             t = truth.dates.index(when)
-            value = float(truth.score(a, b)[t, 0])
+            value = float(truth.score_array(a, b)[t, 0])
             for side, line in (("above", value - HALF_WIDTH), ("below", value + HALF_WIDTH)):
                 lines += [
                     f"  {a.lower()}{b.lower()}-{side}-{when}:",
@@ -216,7 +216,7 @@ def level_observations(truth: Result) -> str:
                     "    cite: generated from the true run",
                 ]
     before, after = (truth.dates.index(d) for d in (date(2025, 2, 3), date(2025, 2, 10)))
-    fall = float(truth.score("B", "A")[before, 0] - truth.score("B", "A")[after, 0])
+    fall = float(truth.score_array("B", "A")[before, 0] - truth.score_array("B", "A")[after, 0])
     lines += [
         "  ba-falls:",
         "    score: B -> A",

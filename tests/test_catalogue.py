@@ -203,7 +203,7 @@ class TestEveryNamedType:
             )
             return
         for holder, about in touched_pairs(name):
-            series = result.score(holder, about)[:, 0]
+            series = result.score_array(holder, about)[:, 0]
             start = series[0]
             if weight > 0:  # cooperation never lowers these views, and raises them
                 assert np.all(series >= start), (holder, about, series)

@@ -113,7 +113,9 @@ def test_final_table_has_one_row_per_dyad_and_scenario(strike_comparison, strike
             (table["scenario"] == "strike") & (table["actor"] == a) & (table["toward"] == b)
         ]
         var = var.iloc[0]
-        assert var["final"] == pytest.approx(float(np.median(strike_result.score(a, b)[last])))
+        assert var["final"] == pytest.approx(
+            float(np.median(strike_result.score_array(a, b)[last]))
+        )
         assert var["difference"] == pytest.approx(var["final"] - ref["final"])
     afg_pak = table[(table["scenario"] == "strike") & (table["actor"] == "AFG")]
     first_after = min(d for d in strike_result.dates if d > STRIKE_DAY)
@@ -161,7 +163,7 @@ def test_scenarios_with_different_actors_compare_on_the_shared_ones(tmp_path):
     pairs = {(x, y) for x in "AB" for y in "CD"}
     assert set(comparison.absent_dyads()) == pairs | {(y, x) for x, y in pairs}
     median = comparison.band(1, ("A", "B"))[2]  # one member: the median is the member
-    assert np.array_equal(median, variant.score("A", "B")[:, 0])
+    assert np.array_equal(median, variant.score_array("A", "B")[:, 0])
 
 
 def test_scenarios_with_different_windows_compare_on_the_overlap(tmp_path):
@@ -178,7 +180,7 @@ def test_scenarios_with_different_windows_compare_on_the_overlap(tmp_path):
     # the shifted run is read "as of" each date: its last boundary on or before it
     expected = np.array(
         [
-            variant.score("A", "B")[max(i for i, v in enumerate(variant.dates) if v <= d)]
+            variant.score_array("A", "B")[max(i for i, v in enumerate(variant.dates) if v <= d)]
             for d in comparison.dates
         ]
     )

@@ -252,5 +252,5 @@ def test_compare_draws_an_added_actor(tmp_path, monkeypatch, capsys):
     assert list(tur["present"]) == [False, True]
     turkey = stances.run(load_scenario(added))
     assert float(tur["final"].iloc[1]) == pytest.approx(
-        float(turkey.score("TUR", "AFG")[-1, 0]), abs=2e-6
+        float(turkey.score_array("TUR", "AFG")[-1, 0]), abs=2e-6
     )

@@ -71,7 +71,7 @@ def test_prim_finds_a_planted_box_of_two_inputs_among_four(tmp_path):
 
 def end_score(path: Path, intensity: float) -> float:
     run = stances.run(stances.load_scenario(path, {"events.strike.intensity": repr(intensity)}))
-    return float(run.score("B", "A")[-1, 0])
+    return float(run.score_array("B", "A")[-1, 0])
 
 
 def test_the_box_brackets_the_threshold_found_by_bisection(tmp_path):

@@ -553,7 +553,7 @@ def test_ensemble_without_members_writes_quantiles_only(whatif, tmp_path):
     np.testing.assert_allclose(back.median(), res.median(), rtol=0, atol=1e-6)
     np.testing.assert_allclose(back.quantiles, res.quantiles, rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="keep-members"):
-        back.score("PAK", "AFG")
+        back.score_array("PAK", "AFG")
 
 
 def test_ensemble_with_members_writes_members_parquet(whatif, tmp_path):

@@ -57,7 +57,7 @@ def without(tmp_path: Path, parent: Path, ids: list[str], name: str) -> Path:
 def scores_of(path: Path, dyads) -> np.ndarray:
     """(T + 1, D) scores of a single run of the file, read off its Result."""
     result = stances.run(stances.load_scenario(path))
-    return np.stack([result.score(a, b)[:, 0] for a, b in dyads], axis=1)
+    return np.stack([result.score_array(a, b)[:, 0] for a, b in dyads], axis=1)
 
 
 def test_contributions_add_up_to_all_minus_none_at_every_date(explained):
@@ -141,7 +141,7 @@ def test_every_coalition_copies_the_chosen_member_of_an_uncertain_file():
     ensemble = stances.run(scenario, members=4)
     x = explain(scenario, dyads, member=3)
     for d, (a, b) in enumerate(dyads):
-        np.testing.assert_allclose(x.full[:, d], ensemble.score(a, b)[:, 3], atol=1e-12)
+        np.testing.assert_allclose(x.full[:, d], ensemble.score_array(a, b)[:, 3], atol=1e-12)
     np.testing.assert_allclose(x.values.sum(axis=0), x.full - x.none, atol=1e-9)
 
 
@@ -150,7 +150,7 @@ def test_actors_that_decide_re_decide_in_every_coalition():
     assert x.decided
     np.testing.assert_allclose(x.values.sum(axis=0), x.full - x.none, atol=1e-9)
     run = stances.run(stances.load_scenario(REACTIVE))
-    np.testing.assert_allclose(x.full[:, 0], run.score("AFG", "PAK")[:, 0], atol=1e-12)
+    np.testing.assert_allclose(x.full[:, 0], run.score_array("AFG", "PAK")[:, 0], atol=1e-12)
 
 
 def test_default_dyads_are_those_the_events_move_furthest(article, tmp_path):

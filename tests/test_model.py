@@ -204,7 +204,7 @@ def across(result: stances.Result, day: str, actor: str, toward: str) -> tuple[f
     """The score at the step boundary before the day and at the one after it."""
     d = date.fromisoformat(day)
     after = bisect.bisect_right(result.dates, d)  # first boundary after the day
-    series = result.score(actor, toward)[:, 0]
+    series = result.score_array(actor, toward)[:, 0]
     assert result.dates[after - 1] <= d < result.dates[after]
     return float(series[after - 1]), float(series[after])
 

@@ -3,11 +3,13 @@ Scenario and their figures show themselves in a notebook."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -58,7 +60,7 @@ def test_scores_as_xarray_have_dims_member_date_actor_toward():
     assert scores.dims == ("member", "date", "actor", "toward")
     assert np.issubdtype(scores["date"].dtype, np.datetime64)
     np.testing.assert_array_equal(
-        scores.sel(actor="AFG", toward="PAK").values.T, result.score("AFG", "PAK")
+        scores.sel(actor="AFG", toward="PAK").values.T, result.score_array("AFG", "PAK")
     )
 
 
@@ -75,3 +77,85 @@ def test_plot_accessor_returns_the_cli_figures():
     for figure in (result.plot(), result.plot.matrix(), result.plot.dyad("AFG", "PAK")):
         assert figure.axes
     assert len(result.plot.dyad("AFG", "PAK").axes) == 2  # the pair's panel and the timeline
+
+
+def _from_relations(result: stances.Result, a: str, b: str) -> pd.DataFrame:
+    """The tidy relations table's rows of one dyad, wide: date x member."""
+    rows = result.relations[(result.relations["actor"] == a) & (result.relations["toward"] == b)]
+    return rows.pivot(index="date", columns="member", values="score")
+
+
+def test_a_one_member_score_is_a_series_indexed_by_date():
+    result = stances.run()
+    series = result.score("PAK", "AFG")
+    assert isinstance(series, pd.Series) and series.name == "PAK -> AFG"
+    assert series.index.name == "date" and series.index.dtype == "datetime64[ns]"
+    expected = _from_relations(result, "PAK", "AFG")[0]
+    np.testing.assert_array_equal(series.to_numpy(), expected.to_numpy())
+    assert list(series.index) == list(expected.index)
+    # the Paktika strike (24 Dec 2024 in the article scenario) lowers the score on that step
+    before = series[: pd.Timestamp("2024-12-24")].iloc[-1]
+    after = series[pd.Timestamp("2024-12-25") :].iloc[0]
+    assert after < before
+
+
+def test_an_ensemble_score_is_a_frame_of_members_or_one_members_series():
+    result = stances.run(ROOT / "benchmarks" / "article-uncertain.yaml", members=3, first_member=5)
+    frame = result.score("AFG", "PAK")
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.columns.name == "member" and list(frame.columns) == [5, 6, 7]
+    wide = _from_relations(result, "AFG", "PAK")
+    np.testing.assert_array_equal(frame.to_numpy(), wide.to_numpy())
+    member = result.score("AFG", "PAK", member=6)
+    np.testing.assert_array_equal(member.to_numpy(), wide[6].to_numpy())
+    with pytest.raises(KeyError, match=r"no member 4: this run has members 5\.\.7"):
+        result.score("AFG", "PAK", member=4)
+
+
+SCENARIOS = ROOT / "src" / "stances" / "scenarios"
+
+
+def test_a_comparison_names_its_largest_gap_found_by_brute_force():
+    ref, var = stances.run(SCENARIOS / "article.yaml"), stances.run(SCENARIOS / "no-mediation.yaml")
+    comparison = stances.compare([ref, var], labels=["article", "<b>no</b>"])
+    # brute force: every ordered pair, every shared date (both runs have the same dates here)
+    assert ref.dates == var.dates
+    gaps = {
+        (a, b, t): var.score_array(a, b)[t, 0] - ref.score_array(a, b)[t, 0]
+        for a in ref.actor_ids
+        for b in ref.actor_ids
+        if a != b
+        for t in range(len(ref.dates))
+    }
+    (a, b, t), size = max(gaps.items(), key=lambda kv: abs(kv[1]))
+    text = repr(comparison)
+    assert (
+        text.startswith("<Comparison article vs <b>no</b>: IND CHN PAK AFG;") and "\n" not in text
+    )
+    assert f"largest gap {a} -> {b} {size:+.2f} on {ref.dates[t]}" in text
+    page = comparison._repr_html_()
+    assert "<b>no</b>" not in page and "&lt;b&gt;no&lt;/b&gt;" in page  # labels are escaped
+    parser = Tags()
+    parser.feed(page)
+    moved = {(a, b) for (a, b, _), g in gaps.items() if abs(g) > 1e-6}
+    assert parser.tags.count("img") == 1 and parser.tags.count("tr") == 1 + min(6, len(moved))
+
+
+def test_a_comparison_of_a_scenario_with_itself_says_no_score_differs():
+    result = stances.run()
+    comparison = stances.compare([result, result], labels=["a", "b"])
+    assert "largest gap" not in repr(comparison)
+    assert "No score differs" in comparison._repr_html_()
+
+
+def test_a_model_shows_its_current_scores_as_a_table():
+    model = stances.StanceModel(SCENARIOS / "article.yaml")
+    model.step()
+    page = model._repr_html_()
+    ids = model.spec.actor_ids
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert len(cells) == len(ids) ** 2
+    scores = model.R.mean(axis=0)
+    expected = ["" if i == j else f"{scores[i, j]:+.2f}" for i in range(4) for j in range(4)]
+    assert cells == expected
+    assert f"scores on {model.dates[1]}" in page and "&#x27;" in page  # the title's quote, escaped

@@ -130,10 +130,12 @@ def test_each_sampled_row_is_the_run_with_its_values_set(tmp_path):
             "parameters.kappa_observer": repr(float(design["parameters.kappa_observer"][r])),
         }
         run = stances.run(stances.load_scenario(path, sets))
-        assert design["B -> A at end"][r] == pytest.approx(run.score("B", "A")[-1, 0], abs=1e-12)
+        assert design["B -> A at end"][r] == pytest.approx(
+            run.score_array("B", "A")[-1, 0], abs=1e-12
+        )
         k = run.dates.index(pd.Timestamp("2025-02-02").date())
         assert design["C -> A at 2025-02-02"][r] == pytest.approx(
-            run.score("C", "A")[k, 0], abs=1e-12
+            run.score_array("C", "A")[k, 0], abs=1e-12
         )
 
 

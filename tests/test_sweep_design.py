@@ -145,7 +145,9 @@ def test_sweep_varies_an_event_field_by_id(small, capsys):
             when
         )
         row = table[table["events.hit.one.date"] == when].iloc[0]
-        assert row["final_median"] == pytest.approx(float(run.score("B", "A")[-1, 0]), abs=1e-6)
+        assert row["final_median"] == pytest.approx(
+            float(run.score_array("B", "A")[-1, 0]), abs=1e-6
+        )
 
 
 def test_sweep_over_a_latin_hypercube(small, capsys):
@@ -241,7 +243,7 @@ def test_rank_correlation_finds_the_value_that_moves_a_score(small):
         seed=3,  # type: ignore[arg-type]
     )
     # a condemnation of B by A: the harder it is, the lower B's view of A, all else equal
-    finals = [float(p.result.score("B", "A")[-1, 0]) for p in points]
+    finals = [float(p.result.score_array("B", "A")[-1, 0]) for p in points]
     strength = [float(p.values["events.hit.one.intensity"]) for p in points]
     same_rules = [p.values["parameters.entrenchment"] for p in points]
     for rule in ("true", "false"):

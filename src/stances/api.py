@@ -548,7 +548,7 @@ def compare(
 def discover(
     scenario: Scenario | str | Path | None = None,
     where: str = "AFG->PAK < 0 at end",
-    runs: int = 1000,
+    members: int = 1000,
     *,
     vary: list[str] | None = None,
     density: float = 0.8,
@@ -559,7 +559,7 @@ def discover(
     values the condition `where` holds ('A->B < 0 at end', 'A->B > 0.2 at YYYY-MM-DD',
     'A->B < C->D').
 
-    Runs `runs` members: each draws the file's uncertain values; vary: ranges 'KEY=LO..HI'
+    Runs `members` members: each draws the file's uncertain values; vary: ranges 'KEY=LO..HI'
     sampled by a Latin hypercube (SALib) as a design, the other uncertain values still drawn.
     The inputs are ``Result.experiments()``. PRIM (EMA Workbench) peels a box; the one reported
     is the box of highest coverage among those of density >= `density`. DiscoverError (a
@@ -589,9 +589,11 @@ def discover(
     root = spec.seed if seed is None else seed
     design = None
     if factors:
-        X = lhs(problem_of(factors), "delta", runs, root)
+        X = lhs(problem_of(factors), "delta", members, root)
         design = {f.key: f.written(X[:, i]) for i, f in enumerate(factors)}
-    result = run(spec, seed=root, members=None if design else runs, design=design, workers=workers)
+    result = run(
+        spec, seed=root, members=None if design else members, design=design, workers=workers
+    )
     inputs, values = inputs_of(spec, result.experiments())
     score, holds = condition.holds(result.outcomes(at=condition.when))
     return find(spec.title, condition, inputs, values, score, holds, density, root)

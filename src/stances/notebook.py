@@ -21,6 +21,7 @@ from stances import plots
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from stances.analysis.compare import Comparison
     from stances.result import Result
 
 HTML_CHANGES = 6  # rows of the largest-changes table in a notebook
@@ -86,5 +87,35 @@ def result_html(result: Result) -> str:
         f"{html.escape(' '.join(result.actor_ids))}; {dates[0]} to {dates[-1]}; {members}"
         "<table><thead><tr><th>who → whom</th><th>start</th><th>end</th><th>change</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>"
+        f'<img src="data:image/png;base64,{figure}" style="max-width:100%"></div>'
+    )
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """A comparison for a notebook: the labels, the largest gaps from the reference (who,
+    when, how far, the two final scores) and the comparison figure of the pairs that differ
+    most (embedded), as ``stances compare`` draws it."""
+    reference = comparison.labels[0]
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{html.escape(f'{a} -> {b}')}</td>"
+        f"<td>{gap:+.2f}</td><td>{on}</td>"
+        f"<td>{comparison.centre(0, (a, b))[-1]:+.2f}</td>"
+        f"<td>{comparison.centre(comparison.labels.index(label), (a, b))[-1]:+.2f}</td></tr>"
+        for label, (a, b), gap, on in comparison.largest_gaps(HTML_CHANGES)
+    )
+    if not rows:
+        body = "<p>No score differs from the reference.</p>"
+    else:
+        body = (
+            "<table><thead><tr><th>scenario</th><th>who → whom</th><th>largest gap</th>"
+            f"<th>on</th><th>end, {html.escape(reference)}</th><th>end, scenario</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>"
+        )
+    figure = png_of(plots.comparison_figure(comparison, comparison.dyads_that_differ()))
+    dates = comparison.dates
+    return (
+        f"<div><b>{html.escape(' vs '.join(comparison.labels))}</b> (reference: "
+        f"{html.escape(reference)})<br>{html.escape(' '.join(comparison.actors))}; "
+        f"{dates[0]} to {dates[-1]}{body}"
         f'<img src="data:image/png;base64,{figure}" style="max-width:100%"></div>'
     )

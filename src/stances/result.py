@@ -369,8 +369,30 @@ class Result:
             }
         ).sort_values(["member", "step", "actor", "toward"], kind="stable", ignore_index=True)
 
-    def score(self, actor: str, toward: str) -> np.ndarray:
-        """One dyad over time for every member, shape (steps + 1, K)."""
+    def score(self, actor: str, toward: str, member: int | None = None) -> pd.Series | pd.DataFrame:
+        """How `actor` regards `toward` over time, in [-1, 1], indexed by date (datetime64[ns],
+        index name 'date'): a Series named 'A -> B' for a one-member run or for the member
+        given (its number, as in ``relations``); otherwise a DataFrame with one column per
+        member (columns named 'member'). KeyError with "did you mean" for an unknown actor or
+        member; ValueError for a run read back without its members."""
+        values = self.score_array(actor, toward)
+        index = pd.DatetimeIndex(as_datetime64(self.dates), name="date")
+        name = f"{actor} -> {toward}"
+        first = int(self.manifest.get("first_member", 0))
+        if member is None and self.members == 1:
+            member = first
+        if member is None:
+            columns = pd.RangeIndex(first, first + self.members, name="member")
+            return pd.DataFrame(values, index=index, columns=columns)
+        if not first <= member < first + self.members:
+            raise KeyError(
+                f"no member {member}: this run has members {first}..{first + self.members - 1}"
+            )
+        return pd.Series(values[:, member - first], index=index, name=name)
+
+    def score_array(self, actor: str, toward: str) -> np.ndarray:
+        """One dyad over time for every member as an array, shape (steps + 1, K), in [-1, 1];
+        row t is the date ``dates[t]``, column k member first_member + k."""
         if self.history is None:
             raise ValueError(
                 f"{self.title}: member scores were not kept (save with --keep-members)"

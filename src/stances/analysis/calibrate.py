@@ -307,7 +307,7 @@ class Calibration:
             for b in ids:
                 if a == b:
                     continue
-                scores = self.result.score(a, b).T  # (K, T + 1)
+                scores = self.result.score_array(a, b).T  # (K, T + 1)
                 order = np.argsort(scores, axis=0)
                 ordered = np.take_along_axis(scores, order, axis=0)
                 prior = quantiles_of_sorted(ordered, equal, LEVELS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from importlib import import_module
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def parse_dyads(text: str) -> list[Dyad]:
     return out
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """Several results side by side; labels name them in plots and tables (first = reference)."""
 
@@ -81,6 +82,40 @@ class Comparison:
             raise ValueError("compare needs at least two scenarios or runs")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"two inputs have the same name: {self.labels}")
+
+    def __repr__(self) -> str:
+        """One line: the labels, shared actors and window, members, and the largest gap."""
+        members = sorted({r.members for r in self.results})
+        each = " or ".join(str(k) for k in members)
+        who = f"{each} member{'s' if members != [1] else ''} each"
+        gap = ""
+        if self.actors and len(self.dates) > 0:
+            found = self.largest_gaps(1)
+            if found:
+                label, (a, b), size, on = found[0]
+                gap = f"; largest gap {a} -> {b} {size:+.2f} on {on} ({label})"
+        return (
+            f"<Comparison {' vs '.join(self.labels)}: {' '.join(self.actors)}; "
+            f"{self.dates[0]} to {self.dates[-1]}; {who}{gap}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the largest gaps and the comparison figure
+        (``notebook.comparison_html``, loaded by name as a Result loads its display)."""
+        return str(import_module("stances.notebook").comparison_html(self))
+
+    def largest_gaps(self, most: int = 6) -> list[tuple[str, Dyad, float, date]]:
+        """The variants' largest differences from the reference over the shared dyads and
+        dates, largest first, at most `most`: (variant label, dyad, signed gap, its date);
+        gaps smaller than SAME are left out."""
+        found: list[tuple[str, Dyad, float, date]] = []
+        for i in range(1, len(self.results)):
+            for d in self.all_dyads():
+                size, on = self.largest_gap(i, d)
+                if on is not None:
+                    found.append((self.labels[i], d, size, on))
+        found.sort(key=lambda g: -abs(g[2]))
+        return found[:most]
 
     @cached_property
     def actors(self) -> list[str]:
@@ -202,8 +237,8 @@ class Comparison:
             band = None
             if not self.pairing(index):
                 gaps = (
-                    self.results[index].score(*dyad)[self._rows(index)]
-                    - self.results[0].score(*dyad)[self._rows(0)]
+                    self.results[index].score_array(*dyad)[self._rows(index)]
+                    - self.results[0].score_array(*dyad)[self._rows(0)]
                 )  # (T, K)
                 band = np.percentile(gaps, QUANTILES, axis=1)
             self._bands[key] = band
@@ -236,8 +271,8 @@ class Comparison:
         ref, var = self.results[0], self.results[index]
         if not (ref.has_members and var.has_members):
             return None
-        a = ref.score(*dyad)[self._rows(0)[-1]]
-        b = var.score(*dyad)[self._rows(index)[-1]]
+        a = ref.score_array(*dyad)[self._rows(0)[-1]]
+        b = var.score_array(*dyad)[self._rows(index)[-1]]
         if not self.pairing(index):
             return share_above_paired(b, a)
         return share_above(b, a)
@@ -253,8 +288,8 @@ class Comparison:
             members = ref.has_members and var.has_members and ref.members == var.members
             for dyad in self.all_dyads():
                 if members:
-                    a = ref.score(*dyad)[self._rows(0)]
-                    b = var.score(*dyad)[self._rows(i)]
+                    a = ref.score_array(*dyad)[self._rows(0)]
+                    b = var.score_array(*dyad)[self._rows(i)]
                 else:
                     a, b = self.band(0, dyad), self.band(i, dyad)
                 if np.abs(b - a).max() > SAME:

@@ -48,9 +48,9 @@ def after(dates: list[date], when: date) -> int:
 def series(result: Result, score: tuple[Dyad, Dyad | None]) -> np.ndarray:
     """The value of a score (or difference) for every step and member, shape (T + 1, K)."""
     plus, minus = score
-    value = result.score(*plus).astype(float)
+    value = result.score_array(*plus).astype(float)
     if minus is not None:
-        value = value - result.score(*minus)
+        value = value - result.score_array(*minus)
     return value
 
 
@@ -120,7 +120,7 @@ def _reference(result: Result, reference: object) -> np.ndarray:
     assert isinstance(reference, tuple)
     if isinstance(reference[1], date):
         dyad, when = reference
-        level = result.score(*dyad)[as_of(result.dates, when)]
+        level = result.score_array(*dyad)[as_of(result.dates, when)]
         return np.broadcast_to(level, (len(result.dates), result.members))
     return series(result, reference)
 

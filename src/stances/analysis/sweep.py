@@ -300,7 +300,7 @@ def sweep_table(points: list, dyads: list[Dyad]) -> pd.DataFrame:
     rows = []
     for point in points:
         for a, b in dyads:
-            q05, q50, q95 = np.percentile(point.result.score(a, b)[-1], (5, 50, 95))
+            q05, q50, q95 = np.percentile(point.result.score_array(a, b)[-1], (5, 50, 95))
             rows.append(
                 {
                     **point.values,

@@ -12,6 +12,7 @@ code with K > 1 (see ``sampling`` for member seeds).
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import date, timedelta
@@ -43,6 +44,13 @@ from stances.timegrid import step_lengths
 # noise is drawn a block of steps at a time: about this many values per block (16 MiB)
 NOISE_BLOCK_VALUES = 2**21
 KAPPAS = tuple(f.name for f in fields(dynamics.Coefficients))
+
+
+def _score_cell(score: float) -> str:
+    """One table cell for a score in [-1, 1]: the number on a red (hostile) or blue (friendly)
+    background whose strength grows with the size."""
+    colour = "178, 24, 43" if score < 0 else "33, 102, 172"
+    return f'<td style="background: rgba({colour}, {abs(score) * 0.6:.2f})">{score:+.2f}</td>'
 
 
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
@@ -578,6 +586,27 @@ class StanceModel(mesa.Model):
             f"<StanceModel {self.spec.title!r}: {' '.join(self.spec.actor_ids)}; "
             f"{time.start} to {time.end} by {time.step}; {members}; "
             f"step {self.step_index} of {self.n_steps}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the one-line repr and the current scores (member mean) as a
+        table, row = who, column = toward whom, red hostile and blue friendly."""
+        ids = self.spec.actor_ids
+        scores = self.R.mean(axis=0)
+        head = "".join(f"<th>{html.escape(b)}</th>" for b in ids)
+        rows = "".join(
+            f"<tr><th>{html.escape(a)}</th>"
+            + "".join(
+                "<td></td>" if i == j else _score_cell(float(scores[i, j])) for j in range(len(ids))
+            )
+            + "</tr>"
+            for i, a in enumerate(ids)
+        )
+        mean = "" if self.members == 1 else f" (mean of {self.members} members)"
+        return (
+            f"<div><code>{html.escape(repr(self))}</code><br>scores on {self.date}{mean}, "
+            "row regards column, −1 hostile … +1 friendly"
+            f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
         )
 
     def chunk(self) -> Chunk:
