@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import HEADER
 from nbclient import NotebookClient
 
 import stances
@@ -159,3 +160,23 @@ def test_a_model_shows_its_current_scores_as_a_table():
     expected = ["" if i == j else f"{scores[i, j]:+.2f}" for i in range(4) for j in range(4)]
     assert cells == expected
     assert f"scores on {model.dates[1]}" in page and "&#x27;" in page  # the title's quote, escaped
+
+
+def test_a_scenario_shows_its_actors_and_events_in_date_order(write_scenario):
+    text = HEADER + (
+        "events:\n"
+        "  - {id: later, date: 2025-02-10, type: visit, actor: IND, target: AFG,"
+        " label: '<script>x</script> visit'}\n"
+        "  - {id: sooner, date: 2025-01-05, type: deport, actor: PAK, target: AFG,"
+        " until: 2025-01-30}\n"
+    )
+    scenario = stances.load_scenario(write_scenario(text))
+    page = scenario._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt; visit" in page
+    rows = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([^<]*)</td>", page)
+    assert rows == [
+        ("2025-01-05", "sooner"),
+        ("2025-02-10", "&lt;script&gt;x&lt;/script&gt; visit"),
+    ]
+    assert "<td>2025-01-30</td>" in page  # until, for the lasting deportation
+    assert "<b>PAK</b> Pakistan" in page

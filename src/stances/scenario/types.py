@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime
 import hashlib
+import html
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -179,6 +180,26 @@ class Scenario:
         return (
             f"<Scenario {self.title!r} ({self.path.name}): {' '.join(self.actor_ids)}; "
             f"{self.time.start} to {self.time.end} by {self.time.step}; {', '.join(counts)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the one-line repr, the actors with their names and the events
+        in date order (date, label, who acts on whom, type with its CAMEO code and Goldstein
+        weight, until when for a lasting one)."""
+        actors = ", ".join(
+            f"<b>{html.escape(a)}</b> {html.escape(name)}" for a, name in self.actors.items()
+        )
+        rows = "".join(
+            f"<tr><td>{e.date}</td><td>{html.escape(e.label or e.id)}</td>"
+            f"<td>{html.escape(e.who)}</td><td>{html.escape(e.type.name.replace('_', ' '))} "
+            f"(CAMEO {html.escape(e.type.cameo)}, {e.type.goldstein:+g})</td>"
+            f"<td>{e.until if e.until and e.until != e.date else ''}</td></tr>"
+            for e in sorted(self.events, key=lambda e: e.date)
+        )
+        return (
+            f"<div><code>{html.escape(repr(self))}</code><br>{actors}"
+            "<table><thead><tr><th>date</th><th>event</th><th>who</th><th>type</th>"
+            f"<th>until</th></tr></thead><tbody>{rows}</tbody></table></div>"
         )
 
     @property
