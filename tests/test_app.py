@@ -110,7 +110,7 @@ def _wait(url: str, seconds: float) -> None:
     raise AssertionError(f"the app did not answer at {url} within {seconds} s")
 
 
-def test_step_in_the_browser():
+def test_step_in_the_browser(tmp_path):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install chromium); .ci/run does")
     from playwright.sync_api import sync_playwright
@@ -138,7 +138,9 @@ def test_step_in_the_browser():
                 page.wait_for_timeout(300)
             page.get_by_text("step 12 of", exact=False).wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
-            page.screenshot(path=str(ROOT / "docs" / "img" / "app.png"), full_page=True)
+            # the README's screenshot: STANCES_SCREENSHOTS=docs/img (a test writes no tracked file)
+            shots = Path(os.environ.get("STANCES_SCREENSHOTS", tmp_path))
+            page.screenshot(path=str(shots / "app.png"), full_page=True)
             browser.close()
     finally:
         os.killpg(server.pid, 15)

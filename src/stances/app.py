@@ -48,12 +48,20 @@ def model_params(scenario: str) -> dict[str, Any]:
     half_life = float(weeks[0]) if len(weeks) == 2 and weeks[1].startswith("week") else 26.0
     return {
         "scenario": scenario,
-        "kappa_target": _slider("kappa_target", _start(p.kappa_target, 0.5), 0.0, 1.0, 0.05),
-        "kappa_actor": _slider("kappa_actor", _start(p.kappa_actor, 0.25), 0.0, 1.0, 0.05),
-        "kappa_observer": _slider("kappa_observer", _start(p.kappa_observer, 0.15), 0.0, 1.0, 0.05),
-        "kappa_parties": _slider("kappa_parties", _start(p.kappa_parties, 0.4), 0.0, 1.0, 0.05),
-        "memory_half_life": _slider("memory_half_life (weeks)", half_life, 1.0, 260.0, 1.0),
-        "noise": _slider("noise", _start(p.noise, 0.0), 0.0, 0.1, 0.005),
+        "kappa_target": _slider(
+            "κ target (the target's view)", _start(p.kappa_target, 0.5), 0.0, 1.0, 0.05
+        ),
+        "kappa_actor": _slider(
+            "κ actor (the actor's view)", _start(p.kappa_actor, 0.25), 0.0, 1.0, 0.05
+        ),
+        "kappa_observer": _slider(
+            "κ observer (third parties)", _start(p.kappa_observer, 0.15), 0.0, 1.0, 0.05
+        ),
+        "kappa_parties": _slider(
+            "κ parties (of a meeting)", _start(p.kappa_parties, 0.4), 0.0, 1.0, 0.05
+        ),
+        "memory_half_life": _slider("memory half-life (weeks)", half_life, 1.0, 260.0, 1.0),
+        "noise": _slider("noise (per step)", _start(p.noise, 0.0), 0.0, 0.1, 0.005),
     }
 
 
@@ -85,9 +93,11 @@ def Events(model: StanceModel) -> solara.Element:
     events = plots.event_list(result_of(model))
     if events.empty:
         return solara.Markdown("No event applied yet.")
-    shown = events[["n", "date", "event", "label", "who"]].copy()
+    shown = events[["n", "date", "label", "who", "event"]].copy()
     shown["date"] = shown["date"].dt.strftime("%Y-%m-%d")
-    return solara.DataFrame(shown.reset_index(drop=True), items_per_page=10)
+    shown["label"] = shown["label"].where(shown["label"] != "", shown["event"])
+    shown = shown.rename(columns={"label": "event", "event": "id"}).set_index("n")
+    return solara.DataFrame(shown, items_per_page=10)  # the index column (#) is the number
 
 
 COMPONENTS = [StepInfo, Relations, Network, Matrix, Events]
