@@ -68,6 +68,8 @@ def test_keys_are_shortened_and_arrows_spelled_out() -> None:
     assert run_name(["article"], sets) == "article-AFG-to-PAK=0.3-memory_half_life=52_weeks"
     assert run_name(["a"], {"relations.IND <-> PAK": "-0.5"}) == "a-IND-and-PAK=-0.5"
     assert run_name(["a"], also=["design=lhs"], after="explain") == "a-design=lhs-explain"
+    sets = {"parameters.kappa_observer": "{uniform: [0.05, 0.25]}"}
+    assert run_name(["a"], sets) == "a-kappa_observer=uniform_0.05,0.25"
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,7 @@ def test_keys_are_shortened_and_arrows_spelled_out() -> None:
         ("..", "run"),
         ("", "run"),
         ('a<>:"/\\|?*b', "a_b"),
-        ("tab\there\x00\x1f", "tab_here_"),
+        ("tab\there\x00\x1f", "tab_here"),
         ("Sécurité", "Securite"),
         (".hidden", "hidden"),
         ("-rf", "rf"),

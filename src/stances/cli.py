@@ -424,7 +424,7 @@ def _check(ns: argparse.Namespace) -> int:
     def write_table(path: Path) -> None:
         table.to_csv(path, index=False, float_format="%.6f")
 
-    out = ns.out or _next_dir([ns.file.stem], ns)
+    out = ns.out or _next_dir([ns.file.stem], ns, "check")
     with _writing(out):
         out = api.save(
             result,

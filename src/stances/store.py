@@ -202,6 +202,7 @@ class NextRunDir:
 NAME_LIMIT = 80  # the longest run name (characters, before its -NNN)
 _ARROWS = (("<->", "-and-"), ("->", "-to-"), ("<-", "-from-"))  # relations.AFG -> PAK
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,-]+")  # all else: control, <>:"/\\|?* and spaces
+_SPARE = re.compile(r"_*([-=,])_*")  # '_' beside a separator: {uniform: [1, 2]} as uniform_1,2
 # names Windows keeps for devices, with or without an ending (CON, CON.txt)
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{n}" for d in ("COM", "LPT") for n in range(10))}
 
@@ -224,10 +225,11 @@ def run_name(
     'compare-article-vs-no-mediation'.
 
     The name is portable (Linux, macOS, Windows): ASCII letters, digits and ``._=+,-`` only
-    (accents dropped, arrows spelled out, anything else '_'), not starting with '.' or '-',
-    not ending with '.', never a Windows device name; at most NAME_LIMIT characters. A longer
-    one (as given or as made safe) is cut and ends in '-' and 8 hex digits of the SHA-256 of
-    the whole input (then `after`), so different long inputs keep different names.
+    (accents dropped, arrows spelled out, anything else '_' but none beside '-', '=' or ','),
+    not starting with '.' or '-', not ending with '.', never a Windows device name; at most
+    NAME_LIMIT characters. A longer one (as given or as made safe) is cut and ends in '-' and
+    8 hex digits of the SHA-256 of the whole input (then `after`), so different long inputs
+    keep different names.
     """
     shown_sets = [
         f"{key.rpartition('.')[2].strip()}={value}" for key, value in (sets or {}).items()
@@ -253,7 +255,7 @@ def _safe(text: str) -> str:
         text = re.sub(rf"\s*{re.escape(arrow)}\s*", word, text)
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    name = _UNSAFE.sub("_", folded).lstrip(".-").rstrip(".") or "run"
+    name = _SPARE.sub(r"\1", _UNSAFE.sub("_", folded)).strip("_").lstrip(".-").rstrip(".") or "run"
     return f"_{name}" if name.split(".")[0].upper() in _RESERVED else name
 
 
