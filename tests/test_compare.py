@@ -215,7 +215,7 @@ def test_compare_writes_a_new_directory(project, capsys):
     code = main(["compare", "scenarios/article.yaml", "scenarios/no-mediation.yaml"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    folder = project / "results" / "compare-001"
+    folder = project / "results" / "compare-article-vs-no-mediation-001"  # the example
     assert sorted(p.name for p in folder.iterdir()) == [
         "comparison.png",
         "difference.png",
@@ -228,7 +228,7 @@ def test_compare_writes_a_new_directory(project, capsys):
     assert manifest["labels"] == ["article", "no-mediation"]
     table = pd.read_csv(folder / "final.csv", keep_default_na=False)
     assert set(table["scenario"]) == {"article", "no-mediation"}
-    assert "compare-001" in out
+    assert "compare-article-vs-no-mediation-001" in out
     # the removed mediation leaves PAK and AFG apart: those dyads are shown
     shown = set(zip(table["actor"], table["toward"], strict=True))
     assert ("PAK", "AFG") in shown and ("AFG", "PAK") in shown
@@ -241,7 +241,10 @@ def test_compare_accepts_an_earlier_run_directory(project, capsys, article_resul
     dyads = "PAK<->AFG,IND<->AFG,CHN->PAK"
     assert main(["compare", str(run_dir), "scenarios/no-mediation.yaml", "--dyads", dyads]) == 0
     capsys.readouterr()
-    from_run = pd.read_csv(project / "results" / "compare-001" / "final.csv", keep_default_na=False)
+    from_run = pd.read_csv(
+        project / "results" / "compare-article-001-vs-no-mediation-001" / "final.csv",
+        keep_default_na=False,
+    )
     # the same comparison of the two files, worked out in memory (compare's default threshold)
     no_mediation = stances.run(load_scenario(project / "scenarios" / "no-mediation.yaml"))
     from_yaml = Comparison(["article", "no-mediation"], [article_result, no_mediation])

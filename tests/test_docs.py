@@ -260,6 +260,9 @@ def test_tutorial_compare_prints_the_line_it_shows(tutorial_project, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert expected[0] in [squash(line) for line in out.splitlines()], out
+    section_4 = section(TUTORIAL, "## 4. Compare (one minute)")
+    folder = re.search(r"writes `(results/[^`]+)/`", section_4)
+    assert folder and (tutorial_project / folder[1] / "final.csv").is_file(), folder
 
 
 def test_tutorial_explain_prints_the_lines_it_shows(capsys, tmp_path):
@@ -350,3 +353,18 @@ def test_readme_python_block_runs_as_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks[0], "README.md", "exec"), {})
     assert (tmp_path / "results" / "my-run" / "manifest.json").is_file()
+
+
+def test_the_readme_names_the_folders_the_commands_write(tmp_path, monkeypatch, capsys):
+    """Each `stances ...` writes `results/...` of the README's Commands section, run as
+    written in a fresh folder with the scenarios."""
+    said = re.findall(
+        r"`stances ([^`]+)` writes\s+`(results/[^`]+)`", section(README, "## Commands")
+    )
+    assert len(said) >= 3, said
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    for command, folder in said:
+        assert main(command.split()) == 0, command
+        assert (tmp_path / folder / "manifest.json").is_file(), (command, folder)
+    capsys.readouterr()

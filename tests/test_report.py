@@ -272,3 +272,83 @@ def _not_blank(path: Path) -> bool:
         return bool(pixels.std() > 5)
     except ImportError:
         return path.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------------------------
+# events by their labels
+
+
+@pytest.fixture(scope="module")
+def article_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from stances.scenario.library import ARTICLE
+
+    return api.save(api.run(ARTICLE), tmp_path_factory.mktemp("article") / "run", plots=False)
+
+
+def _labels_in(path: Path) -> dict[str, str]:
+    """id -> label of each event of a scenario file, read from its text."""
+    text = path.read_text(encoding="utf-8")
+    return dict(re.findall(r"- id: (\S+)\n\s+label: (.+)\n", text))
+
+
+def _section_of(text: str, ident: str) -> str:
+    return text[text.index(f'<section id="{ident}">') :].split("</section>")[0]
+
+
+def test_the_report_names_events_by_their_labels(article_dir: Path) -> None:
+    from stances.scenario.library import ARTICLE
+
+    labels = _labels_in(Path(ARTICLE))
+    assert len(labels) >= 10 and labels["paktika-strike"] == "Paktika airstrike"
+    text = api.report(article_dir)
+    events = _section_of(text, "assumptions")
+    for ident, label in labels.items():  # the events table: each label, its id beside it
+        assert f'{html.escape(label)} <span class="id">({ident})</span>' in events, ident
+    changes = _section_of(text, "changes")
+    result = api.load(article_dir)
+    top = result.changes().head(8)
+    behind = {
+        e
+        for a, b in zip(top["actor"], top["toward"], strict=True)
+        for e, _ in result.drivers(a, b, n=3)
+    }
+    assert behind  # the largest changes have events behind them, each shown by its label
+    for ident in behind:
+        assert f'{html.escape(labels[ident])} <span class="id">({ident})</span>' in changes
+
+
+def test_an_event_without_a_label_is_named_by_its_id(run_dir: Path) -> None:
+    rows = re.findall(r"<tr>(.*?)</tr>", api.report(run_dir))
+    assert any("<td>first</td>" in r for r in rows)
+    assert 'class="id"' not in _section_of(api.report(run_dir), "assumptions")
+
+
+def test_hostile_labels_are_escaped(tmp_path: Path) -> None:
+    hostile = "<script>alert('l')</script> Strike & <b>co</b>"
+    path = tmp_path / "labelled.yaml"
+    path.write_text(
+        SCENARIO.replace("  - id: first\n", f'  - id: first\n    label: "{hostile}"\n'),
+        encoding="utf-8",
+    )
+    run = api.save(api.run(path), tmp_path / "run", plots=False)
+    text = api.report(run)
+    assert "<script>" not in text and "<b>co" not in text
+    shown = f'{html.escape(hostile)} <span class="id">(first)</span>'
+    assert shown in _section_of(text, "assumptions")
+    assert shown in _section_of(text, "changes")  # first moves AFG's view of IND
+    assert parse(text).tags.count("span") == text.count('<span class="id">')
+
+
+def test_a_comparison_names_the_events_that_differ_by_their_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stances.scenario.library import ARTICLE
+
+    labels = _labels_in(Path(ARTICLE))
+    variant = Path(ARTICLE).with_name("no-mediation.yaml")
+    out = tmp_path / "cmp"
+    assert main(["compare", str(ARTICLE), str(variant), "--out", str(out)]) == 0
+    capsys.readouterr()
+    changes = _section_of(api.report(out), "changes")
+    for ident in ("beijing-trilateral", "ambassadors-agreed"):  # its remove: list
+        assert f'removed {html.escape(labels[ident])} <span class="id">({ident})</span>' in changes

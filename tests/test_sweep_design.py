@@ -138,7 +138,7 @@ def test_sweep_varies_an_event_field_by_id(small, capsys):
     )
     assert code == 0, capsys.readouterr().err
     assert "hit.one.date=2025-03-15" in capsys.readouterr().out
-    table = pd.read_csv(small.parent / "results" / "sweep-001" / "sweep.csv")
+    table = pd.read_csv(small.parent / "results" / "sweep-small-date-001" / "sweep.csv")
     for when in dates:  # each point is the run with the value set by --set
         run = stances.run(load_scenario(small, {"events.hit.one.date": when}))
         assert run.events.loc[run.events["event"] == "hit.one", "date"].iloc[0] == pd.Timestamp(
@@ -166,7 +166,7 @@ def test_sweep_over_a_latin_hypercube(small, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "rank correlation with hit.one.intensity" in out
-    folder = small.parent / "results" / "sweep-001"
+    folder = small.parent / "results" / "sweep-small-intensity-date-001"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["design"] == "lhs:6"
     assert manifest["vary"]["events.hit.one.intensity"] == "0.2..1"

@@ -516,7 +516,7 @@ def test_cli_run_with_a_good_set_records_it_in_the_manifest(tmp_path, monkeypatc
     code = main(["run", "base.yaml", "--no-plots", "--set", "parameters.kappa_target=0.6"])
     assert code == 0, capsys.readouterr().err
     runs = list((tmp_path / "results").iterdir())
-    assert [r.name for r in runs] == ["base-001"]
+    assert [r.name for r in runs] == ["base-kappa_target=0.6-001"]  # named after its --set
     manifest = json.loads((runs[0] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["resolved_scenario"]["parameters"]["kappa_target"] == 0.6
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from stances.analysis.compare import Dyad
     from stances.result import Result
     from stances.scenario.design import Design
+    from stances.store import NextRunDir
 
 COMMANDS = (
     "run",
@@ -178,6 +179,24 @@ def _sets(items: list[str]) -> dict[str, str]:
             raise InputError(str(exc)) from None
         out[key] = value
     return out
+
+
+def _next_dir(
+    stems: Sequence[str],
+    ns: argparse.Namespace,
+    after: str = "",
+    before: str = "",
+    also: Sequence[str] = (),
+) -> NextRunDir:
+    """results/NAME-NNN, NAME saying what the command holds (store.run_name): `before`, the
+    stems, the --set overrides, the --design file's stem (where --design names a file),
+    `also`, `after`."""
+    from stances.store import NextRunDir, run_name
+
+    design = getattr(ns, "design", None)
+    files = [f"design={design.stem}"] if isinstance(design, Path) else []
+    name = run_name(stems, _sets(ns.sets), before=before, after=after, also=[*files, *also])
+    return NextRunDir(Path("results"), name)
 
 
 def _cores() -> int:
@@ -324,10 +343,9 @@ def _run(ns: argparse.Namespace) -> int:
     design = _design(ns, scenario)
     pairs = _pairs(ns.dyads, scenario)
     from stances import api
-    from stances.store import NextRunDir
     from stances.text import change_table
 
-    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
+    out = ns.out or _next_dir([ns.file.stem], ns)
     alone = ns.member is not None
     members = design.rows if design is not None else 1 if alone else ns.runs
     result = _ensemble(
@@ -399,7 +417,6 @@ def _check(ns: argparse.Namespace) -> int:
         raise InputError(f"{ns.file}: no observations: to check (docs/format.md, 'Observations')")
     from stances import api
     from stances.analysis.observations import share_holding
-    from stances.store import NextRunDir
 
     result = _ensemble(ns, scenario, members=ns.runs, first=0, member_table=ns.runs == 1)
     verdicts, table = api.check(result, scenario)
@@ -407,7 +424,7 @@ def _check(ns: argparse.Namespace) -> int:
     def write_table(path: Path) -> None:
         table.to_csv(path, index=False, float_format="%.6f")
 
-    out = ns.out or NextRunDir(Path("results"), ns.file.stem)
+    out = ns.out or _next_dir([ns.file.stem], ns, "check")
     with _writing(out):
         out = api.save(
             result,
@@ -448,13 +465,12 @@ def _calibrate(ns: argparse.Namespace) -> int:
     from stances.analysis.calibrate import CalibrationError, calibrate, problems_with
     from stances.result import package_versions
     from stances.scenario.whatif import read_cli_value
-    from stances.store import NextRunDir
     from stances.text import calibration_text
 
     problems = problems_with(scenario)  # before anything runs
     if problems:
         raise CalibrationError(problems)
-    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-calibration")
+    out = ns.out or _next_dir([ns.file.stem], ns, "calibration")
     result = _ensemble(ns, scenario, members=ns.runs)
     calibration = calibrate(result, scenario, ns.tolerance, ns.tolerance_days)
     manifest = {"command": "calibrate", "versions": package_versions()}
@@ -492,7 +508,6 @@ def _explain(ns: argparse.Namespace) -> int:
     from stances.analysis.explain import ExplainError, problems_with
     from stances.engine.ensemble import MAX_MEMBER
     from stances.result import package_versions
-    from stances.store import NextRunDir
     from stances.text import explanation_text
 
     if ns.seed is not None and ns.seed < 0:
@@ -511,7 +526,7 @@ def _explain(ns: argparse.Namespace) -> int:
     problems = problems_with(scenario, dyads or [], ns.at)
     if problems:
         raise ExplainError(problems)
-    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-explain")
+    out = ns.out or _next_dir([ns.file.stem], ns, "explain")
     explanation = api.explain(
         scenario, dyads, at=ns.at, member=ns.member, seed=ns.seed, orders=ns.orders
     )
@@ -532,7 +547,6 @@ def _sensitivity(ns: argparse.Namespace) -> int:
     from stances import api
     from stances.analysis.sensitivity import parse_outcome
     from stances.result import package_versions
-    from stances.store import NextRunDir
     from stances.text import sensitivity_text
 
     if ns.seed is not None and ns.seed < 0:
@@ -546,7 +560,7 @@ def _sensitivity(ns: argparse.Namespace) -> int:
     scenario = load_scenario(_scenario_file(ns.file), _sets(ns.sets))
     _importable("SALib", "sensitivity")
     over = parse_outcome(scenario, ns.over_time) if ns.over_time else None
-    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-sensitivity")
+    out = ns.out or _next_dir([ns.file.stem], ns, "sensitivity")
     analysis = api.sensitivity(
         scenario,
         ns.method,
@@ -577,7 +591,6 @@ def _discover(ns: argparse.Namespace) -> int:
     from stances.analysis.discover import parse_where
     from stances.analysis.sensitivity import parse_range
     from stances.result import package_versions
-    from stances.store import NextRunDir
     from stances.text import discover_text
 
     if ns.seed is not None and ns.seed < 0:
@@ -593,7 +606,7 @@ def _discover(ns: argparse.Namespace) -> int:
     _importable("ema_workbench", "discover")
     if ns.vary:
         _importable("SALib", "discover --vary")
-    out = ns.out or NextRunDir(Path("results"), f"{ns.file.stem}-discover")
+    out = ns.out or _next_dir([ns.file.stem], ns, "discover")
     discovery = api.discover(
         scenario, ns.where, ns.runs, vary=ns.vary or None, density=ns.density, seed=ns.seed
     )
@@ -631,14 +644,13 @@ def _compare(ns: argparse.Namespace) -> int:
     from stances import api
     from stances.analysis.compare import Comparison, parse_dyads
     from stances.result import package_versions
-    from stances.store import NextRunDir
     from stances.text import final_text
 
     try:  # before anything runs: a mistake here should not cost the runs
         asked = _unique(parse_dyads(ns.dyads)) if ns.dyads is not None else None
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    out = ns.out or NextRunDir(Path("results"), "compare")
+    out = ns.out or _next_dir(_labels(ns.inputs), ns, before="compare")
     problems: list = []
     results = []
     for path in ns.inputs:  # read every input before giving up, so all problems show at once
@@ -714,7 +726,6 @@ def _sweep(ns: argparse.Namespace) -> int:
     )
     from stances.errors import Position, Problem
     from stances.result import package_versions
-    from stances.store import NextRunDir
     from stances.text import design_text, sweep_text
 
     problems, listed = [], []
@@ -743,7 +754,8 @@ def _sweep(ns: argparse.Namespace) -> int:
     if asked is not None:
         _check_sweep_dyads(asked, base.actor_ids)
     seed = ns.seed if ns.seed is not None else base.seed
-    out = ns.out or NextRunDir(Path("results"), "sweep")
+    swept = [key.rpartition(".")[2] for key, _ in varied]
+    out = ns.out or _next_dir([file.stem], ns, before="sweep", also=swept)
     points = sweep(
         file,
         varied,

@@ -342,9 +342,30 @@ def _leading_comment(data: Any) -> str:
 # HTML pieces (every text escaped)
 
 
+class Markup(str):
+    """HTML made here from escaped pieces: put in a table as it is (every other cell is
+    escaped)."""
+
+
 def esc(value: Any) -> str:
-    """Text as HTML, every character that could start markup escaped."""
-    return html.escape(str(value), quote=True)
+    """Text as HTML, every character that could start markup escaped (Markup as it is)."""
+    return value if isinstance(value, Markup) else html.escape(str(value), quote=True)
+
+
+def _text(value: Any) -> str:
+    """A cell read from a table as text: '' for a missing one (None, NaN)."""
+    return (
+        "" if value is None or (isinstance(value, float) and not np.isfinite(value)) else str(value)
+    )
+
+
+def event_name(ident: Any, label: Any = "") -> Markup:
+    """An event as a reader knows it: its label, with its id after it in a smaller span
+    ("Paktika airstrike (paktika-strike)"); the id alone when it has no label."""
+    ident, label = _text(ident), _text(label).strip()
+    if not label or label == ident:
+        return Markup(esc(ident))
+    return Markup(f'{esc(label)} <span class="id">({esc(ident)})</span>')
 
 
 def _table(header: list[str], rows: Iterable[list[Any]], *, numbers: Iterable[int] = ()) -> str:
@@ -406,6 +427,7 @@ th { background: #eef2f7; } td.num, th.num { text-align: right; white-space: now
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; border: 1px solid #dde; }
 figcaption { color: #555; font-size: .9em; } .holds { color: #1a7f37; font-weight: 600; }
 .fails { color: #b3261e; font-weight: 600; } .note { color: #8a5300; }
+.id { color: #555; font-size: .85em; white-space: nowrap; }
 @media print {
   * { background: none !important; box-shadow: none !important; }
   body { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; color: #000; }
@@ -556,7 +578,7 @@ def _events_table(s: Scenario, events: list[dict[str, Any]], result: Result | No
             rows.append(
                 [
                     f"{r['date']:%Y-%m-%d}",
-                    r["event"],
+                    event_name(r["event"], r.get("label")),
                     r["type"],
                     r["who"],
                     r["cameo"],
@@ -583,6 +605,8 @@ def _events_table(s: Scenario, events: list[dict[str, Any]], result: Result | No
 
 
 def _event_row(s: Scenario, e: dict[str, Any]) -> list[str]:
+    """One event of a scenario file as a row of the events table (the event: its label and
+    id, event_name)."""
     cameo, goldstein = _cameo_of(s, e)
     date_ = _written(e.get("date"))
     if e.get("until") is not None:
@@ -599,7 +623,7 @@ def _event_row(s: Scenario, e: dict[str, Any]) -> list[str]:
         notes.append(s.reasons[("events", str(e.get("id")))])
     return [
         date_,
-        str(e.get("id", "")),
+        event_name(e.get("id", ""), e.get("label")),
         str(e.get("type") or (f"cameo {e['cameo']}" if e.get("cameo") else "")),
         who,
         cameo,
@@ -727,16 +751,19 @@ def _changes(source: Source) -> str:
     return _section("changes", "Largest changes", intro + table)
 
 
-def _drivers(result: Result, actor: str, toward: str) -> str:
+def _drivers(result: Result, actor: str, toward: str) -> Markup:
+    """The events that moved actor -> toward most (each by its label and id, with its date,
+    change and citation), as HTML."""
     ev = result.events
     said = []
     for event, change in result.drivers(actor, toward, n=3):
         first = ev[ev["event"] == event].iloc[0]
-        cite = str(first["cite"] or "").strip()
+        cite = _text(first["cite"]).strip()
+        name, when = event_name(event, first.get("label")), f"{first['date']:%d %b %Y}"
         said.append(
-            f"{event} ({first['date']:%d %b %Y}, {change:+.2f})" + (f': "{cite}"' if cite else "")
+            f"{name} ({esc(when)}, {change:+.2f})" + (f": &quot;{esc(cite)}&quot;" if cite else "")
         )
-    return "; ".join(said) or "none (observer effects and memory only)"
+    return Markup("; ".join(said) or "none (observer effects and memory only)")
 
 
 def _differences(source: Source) -> str:
@@ -780,7 +807,9 @@ def _differences(source: Source) -> str:
     return _section("changes", "Largest differences", intro + table)
 
 
-def _events_involving(ref: Scenario, s: Scenario, actors: set[str]) -> str:
+def _events_involving(ref: Scenario, s: Scenario, actors: set[str]) -> Markup:
+    """The events that differ between the two scenarios and involve one of the actors (each
+    by its label and id, with its date and citation), as HTML."""
     removed, added, changed = event_differences(ref, s)
     said = []
     for what, events in (("removed", removed), ("added", added), ("changed", changed)):
@@ -790,10 +819,11 @@ def _events_involving(ref: Scenario, s: Scenario, actors: set[str]) -> str:
             if involved & actors:
                 cite = str(e.get("cite") or "").strip()
                 said.append(
-                    f"{what} {e.get('id')} ({_written(e.get('date'))})"
-                    + (f': "{cite}"' if cite else "")
+                    f"{what} {event_name(e.get('id'), e.get('label'))} "
+                    f"({esc(_written(e.get('date')))})"
+                    + (f": &quot;{esc(cite)}&quot;" if cite else "")
                 )
-    return "; ".join(said) or "none directly (parameters, or effects through third parties)"
+    return Markup("; ".join(said) or "none directly (parameters, or effects through third parties)")
 
 
 def _observations(source: Source) -> str:

@@ -4,18 +4,21 @@ A run directory holds relations.csv (one run) or quantiles.csv (an ensemble; mem
 with every member's scores on request, relations.csv in directories written without pyarrow),
 events.csv, draws.csv, stances.csv, manifest.json and whatever figures the caller hands
 ``save_run``. Reading it back checks everything (``store_read``); a new numbered directory
-(``NextRunDir``) takes its number only when its files are written.
+(``NextRunDir``) takes its number only when its files are written, under a name that says what
+it holds (``run_name``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,6 +197,66 @@ class NextRunDir:
 
     parent: Path
     name: str
+
+
+NAME_LIMIT = 80  # the longest run name (characters, before its -NNN)
+_ARROWS = (("<->", "-and-"), ("->", "-to-"), ("<-", "-from-"))  # relations.AFG -> PAK
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+,-]+")  # all else: control, <>:"/\\|?* and spaces
+_SPARE = re.compile(r"_*([-=,])_*")  # '_' beside a separator: {uniform: [1, 2]} as uniform_1,2
+# names Windows keeps for devices, with or without an ending (CON, CON.txt)
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{d}{n}" for d in ("COM", "LPT") for n in range(10))}
+
+
+def run_name(
+    stems: Sequence[str],
+    sets: Mapping[str, str] | None = None,
+    *,
+    before: str = "",
+    after: str = "",
+    also: Sequence[str] = (),
+) -> str:
+    """The name of a new run directory (before its -NNN): what it holds, safe as a file name.
+
+    The parts, joined by '-': `before` (the command, e.g. 'compare'); the stems (scenario files'
+    stems or run directories' names) joined by '-vs-'; each --set override as SHORT=VALUE
+    (SHORT the key's last dotted part, VALUE as written); `also` (e.g. 'design=lhs', a swept
+    key); `after` (e.g. 'calibration'). So ['article'] with parameters.kappa_observer=0.2 is
+    'article-kappa_observer=0.2', and ['article', 'no-mediation'] before 'compare' is
+    'compare-article-vs-no-mediation'.
+
+    The name is portable (Linux, macOS, Windows): ASCII letters, digits and ``._=+,-`` only
+    (accents dropped, arrows spelled out, anything else '_' but none beside '-', '=' or ','),
+    not starting with '.' or '-', not ending with '.', never a Windows device name; at most
+    NAME_LIMIT characters. A longer one (as given or as made safe) is cut and ends in '-' and
+    8 hex digits of the SHA-256 of the whole input (then `after`), so different long inputs
+    keep different names.
+    """
+    shown_sets = [
+        f"{key.rpartition('.')[2].strip()}={value}" for key, value in (sets or {}).items()
+    ]
+    parts = [before, "-vs-".join(stems), *shown_sets, *also, after]
+    tail = f"-{_safe(after)}" if after else ""
+    if len(tail) <= NAME_LIMIT // 4:  # short enough to keep whole at the end, even when cut
+        parts.pop()
+    else:
+        tail = ""
+    given = "-".join(p for p in [*parts, after if tail else ""] if p)
+    body = _safe("-".join(p for p in parts if p))
+    if max(len(given), len(body) + len(tail)) <= NAME_LIMIT:
+        return body + tail
+    whole = json.dumps([before, list(stems), list((sets or {}).items()), list(also), after])
+    digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{body[: NAME_LIMIT - len(tail) - 9]}-{digest}{tail}"
+
+
+def _safe(text: str) -> str:
+    """Text as a portable file name (see run_name), not cut; 'run' if nothing is left."""
+    for arrow, word in _ARROWS:
+        text = re.sub(rf"\s*{re.escape(arrow)}\s*", word, text)
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    name = _SPARE.sub(r"\1", _UNSAFE.sub("_", folded)).strip("_").lstrip(".-").rstrip(".") or "run"
+    return f"_{name}" if name.split(".")[0].upper() in _RESERVED else name
 
 
 def write_new_directory(target: Path | str | NextRunDir, write: Callable[[Path], None]) -> Path:
