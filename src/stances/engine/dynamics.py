@@ -318,8 +318,10 @@ class Plan:
         )
         np.add(care, total, out=total)  # |other| + |actor|
         positive = np.greater(total, 0.0, out=work.take("positive", total.shape, np.bool_))
-        np.divide(care, total, out=care, where=positive)
-        if not positive.all():
+        if positive.all():
+            np.divide(care, total, out=care)
+        else:  # no concern at all (or not a number): no move
+            np.divide(care, total, out=care, where=positive)
             care[~positive] = 0.0
         np.multiply(observers, care, out=observers)
         cooperative = strength > 0
@@ -486,8 +488,8 @@ def plan_of(
     )
     signs = [m[3] * n + m[4] for m in watched]
     pairs = [(m[5] * n + m[6], m[6] * n + m[5]) for m in watched]
-    seen = list(dict.fromkeys([*cells, *signs, *(cell for pair in pairs for cell in pair)]))
-    row_of = {cell: r for r, cell in enumerate(seen)}
+    read = list(dict.fromkeys([*cells, *signs, *(cell for pair in pairs for cell in pair)]))
+    row_of = {cell: r for r, cell in enumerate(read)}
     ends = list(dict.fromkeys(pairs))
     return Plan(
         kinds=array([m[2] for m in moves]),
@@ -500,7 +502,7 @@ def plan_of(
         cols=array([cell % n for cell in cells]),
         first=None if len(cells) == len(ids) else moves_in_turn(0),
         later=later,
-        seen=array(seen),
+        seen=array(read),
         sign_at=array([row_of[cell] for cell in signs]),
         ends=array([(row_of[p], row_of[q]) for p, q in ends]).reshape(-1, 2),
         pair_of=array([ends.index(pair) for pair in pairs]),
@@ -639,13 +641,22 @@ def jitter(S: np.ndarray, sd: np.ndarray, eps: np.ndarray, rules: Rules) -> None
     S[:] = np.tanh(inner + sd[:, None, None] * eps)
 
 
-def follow(B: np.ndarray, S: np.ndarray, factor: np.ndarray) -> None:
+def follow(B: np.ndarray, S: np.ndarray, factor: float | np.ndarray) -> None:
     """A baseline that moves: B <- S + (B - S) * factor in place, so that over a long time the
-    state becomes the new normal it relaxes toward. factor: 2 ** (-step / baseline half-life)
-    per member, shape (K,) (1 where the baseline stays put)."""
+    state becomes the new normal it relaxes toward. factor: 2 ** (-step / baseline half-life),
+    a scalar or one value per member, shape (K,) (1 where the baseline stays put)."""
+    f = np.asarray(factor, dtype=float)
     B -= S
-    B *= factor[:, None, None]
+    B *= f[:, None, None] if f.ndim else f
     B += S
+
+
+def shared(factor: np.ndarray) -> float | np.ndarray:
+    """One value per member (K,) as the scalar they all share, if they do (else unchanged):
+    a multiplication by the scalar gives the same numbers and reads one array less."""
+    if factor.ndim == 1 and len(factor) and bool((factor == factor[0]).all()):
+        return float(factor[0])
+    return factor
 
 
 # ---------------------------------------------------------------------------------------------
