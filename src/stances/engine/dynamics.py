@@ -214,9 +214,22 @@ class Scratch:
         size = math.prod(shape)
         memory = self._memory.get((name, dtype))
         if memory is None or memory.size < size:
-            memory = self._memory[name, dtype] = np.empty(size, dtype)
+            out: np.ndarray = np.empty(shape, dtype)
+            self._memory[name, dtype] = out.reshape(-1)
+            return out
         return memory[:size].reshape(shape)
 
+
+class NewArrays(Scratch):
+    """Working memory that keeps nothing: every take is a new array (what ``changes_of``
+    returns without a Scratch of its own then belongs to the caller)."""
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """A new uninitialised C-contiguous array of `shape`."""
+        return np.empty(shape, dtype)
+
+
+NEW_ARRAYS = NewArrays()
 
 # The coefficient each move's rate uses: rows of ``Coefficients.matrix``.
 TARGET, ACTOR, OBSERVER, PARTIES, CREDIT = range(5)
@@ -276,14 +289,14 @@ class Plan:
         then ``held_rates`` of these."""
         rates = work.take("rates", (len(self.kinds), len(strength)))
         if c.matrix.shape[1] == len(strength):
-            np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
+            c.matrix.take(self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
         else:  # one value shared by every member
             rates[:] = c.matrix[self.kinds]
         np.multiply(rates, strength, out=rates)
         if len(self.signs):
             observers = rates[self.direct :]
-            signs = np.take(
-                seen, self.sign_at, axis=0, out=work.take("signs", observers.shape), mode="clip"
+            signs = seen.take(
+                self.sign_at, axis=0, out=work.take("signs", observers.shape), mode="clip"
             )
             if rules.relative_observers:
                 self._weigh_observers(observers, seen, strength, work)
@@ -310,12 +323,8 @@ class Plan:
         where the act is cooperative (strength > 0), by the friendship of the pair it judges,
         the mean of its two scores clipped to [0, 1]."""
         size = np.abs(seen, out=work.take("size", seen.shape))
-        care = np.take(
-            size, self.sign_at, axis=0, out=work.take("care", observers.shape), mode="clip"
-        )
-        total = np.take(
-            size, self.judged, axis=0, out=work.take("total", observers.shape), mode="clip"
-        )
+        care = size.take(self.sign_at, axis=0, out=work.take("care", observers.shape), mode="clip")
+        total = size.take(self.judged, axis=0, out=work.take("total", observers.shape), mode="clip")
         np.add(care, total, out=total)  # |other| + |actor|
         positive = np.greater(total, 0.0, out=work.take("positive", total.shape, np.bool_))
         if positive.all():
@@ -328,8 +337,7 @@ class Plan:
         if not cooperative.any():
             return  # the friendship weighs no member: each rate would be multiplied by 1
         ends = self.ends
-        scores = np.take(
-            seen,
+        scores = seen.take(
             ends.ravel(),
             axis=0,
             out=work.take("ends", (ends.size, len(strength))),
@@ -340,8 +348,8 @@ class Plan:
         )
         np.divide(friendship, 2.0, out=friendship)  # the mean of the pair's two scores
         np.clip(friendship, 0.0, 1.0, out=friendship)
-        weight = np.take(
-            friendship, self.pair_of, axis=0, out=work.take("weight", observers.shape), mode="clip"
+        weight = friendship.take(
+            self.pair_of, axis=0, out=work.take("weight", observers.shape), mode="clip"
         )
         if not cooperative.all():
             np.copyto(weight, 1.0, where=~cooperative)
@@ -394,7 +402,7 @@ def _take_cells(by_cell: np.ndarray, cells: np.ndarray, out: np.ndarray) -> np.n
     written to `out`."""
     n, k = by_cell.shape[1], by_cell.shape[2]
     if by_cell.flags.c_contiguous:  # member-last, as the model keeps it: one run of K per cell
-        return np.take(by_cell.reshape(n * n, k), cells, axis=0, out=out, mode="clip")
+        return by_cell.reshape(n * n, k).take(cells, axis=0, out=out, mode="clip")
     out[...] = by_cell[cells // n, cells % n]
     return out
 
@@ -531,7 +539,7 @@ def changes_of(
     if only is not None and not isinstance(only, tuple):
         only = tuple(int(cell) for cell in np.ravel(only))
     plan = plan_of(act.form, act.actor, act.others, n, only)
-    work = Scratch() if scratch is None else scratch
+    work = NEW_ARRAYS if scratch is None else scratch
     by_cell = _by_cell(S)
     strength = np.asarray(act.strength, dtype=float)
     if strength.shape != (k,):  # one strength for every member
@@ -574,8 +582,8 @@ def apply_act(
         apply_changes(S, changes)
         return changes
     k, n = len(members), S.shape[1]
-    part = (scratch or Scratch()).take("part", (n, n, k))  # those members, member axis last
-    np.take(_by_cell(S), members, axis=2, out=part)
+    part = (scratch or NEW_ARRAYS).take("part", (n, n, k))  # those members, member axis last
+    _by_cell(S).take(members, axis=2, out=part)
     changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch, rules=rules)
     _by_cell(S)[changes.rows[:, None], changes.cols[:, None], members] = changes.state.T
     return changes

@@ -427,9 +427,7 @@ class StanceModel(mesa.Model):
         self, form: Form, actor: int, others: tuple[int, ...], strength: float | np.ndarray
     ) -> dynamics.Act:
         """An act of the given strength (one value, or one per member)."""
-        return dynamics.Act(
-            form, actor, others, np.broadcast_to(strength, (self.members,)).astype(float)
-        )
+        return dynamics.Act(form, actor, others, np.full(self.members, strength, dtype=float))
 
     def apply(
         self,
