@@ -214,9 +214,22 @@ class Scratch:
         size = math.prod(shape)
         memory = self._memory.get((name, dtype))
         if memory is None or memory.size < size:
-            memory = self._memory[name, dtype] = np.empty(size, dtype)
+            out: np.ndarray = np.empty(shape, dtype)
+            self._memory[name, dtype] = out.reshape(-1)
+            return out
         return memory[:size].reshape(shape)
 
+
+class NewArrays(Scratch):
+    """Working memory that keeps nothing: every take is a new array (what ``changes_of``
+    returns without a Scratch of its own then belongs to the caller)."""
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """A new uninitialised C-contiguous array of `shape`."""
+        return np.empty(shape, dtype)
+
+
+NEW_ARRAYS = NewArrays()
 
 # The coefficient each move's rate uses: rows of ``Coefficients.matrix``.
 TARGET, ACTOR, OBSERVER, PARTIES, CREDIT = range(5)
@@ -237,6 +250,12 @@ class Plan:
     moves in turn: first the moves ``first`` (one per cell, in cell order; None when every cell
     moves once), then for each later turn t the moves ``later[t][0]`` on the cells at
     ``later[t][1]``.
+
+    Every score the act reads is read once: ``seen`` lists the cells read, the changed cells
+    first (``seen[:len(cells)]`` is ``cells``), then the signing and pair cells not among them;
+    ``sign_at`` (one per observer move) and ``ends`` (P, 2: the distinct pairs judged, each
+    (p -> q, q -> p)) are rows of ``seen``, and ``pair_of`` gives each observer move's row of
+    ``ends``. So a score's tanh is taken once per event, and a pair's friendship once.
     """
 
     kinds: np.ndarray
@@ -249,35 +268,38 @@ class Plan:
     cols: np.ndarray
     first: np.ndarray | None
     later: tuple[tuple[np.ndarray, np.ndarray], ...]
+    seen: np.ndarray
+    sign_at: np.ndarray
+    ends: np.ndarray
+    pair_of: np.ndarray
 
     def rates(
         self,
-        by_cell: np.ndarray,
+        seen: np.ndarray,
         c: Coefficients,
         strength: np.ndarray,
         work: Scratch,
         rules: Rules,
-        before: np.ndarray | None = None,
         hold: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The rate of every move, shape (moves, K), from the state before the act seen cell
-        by cell (N, N, K), the strength per member (K,) and, for relative observers, the
-        scores of the changed cells before the act (M, K). Rates are clipped to [-1, 1]
-        unless the scores are entrenched (a latent affinity takes any rate). hold: the re-press
-        of a lasting event (``Act.hold``, (K,)): the rates are then ``held_rates`` of these."""
+        """The rate of every move, shape (moves, K), from the scores before the act of the
+        cells ``seen`` (in [-1, 1], shape (len(seen), K)) and the strength per member (K,).
+        Rates are clipped to [-1, 1] unless the scores are entrenched (a latent affinity takes
+        any rate). hold: the re-press of a lasting event (``Act.hold``, (K,)): the rates are
+        then ``held_rates`` of these."""
         rates = work.take("rates", (len(self.kinds), len(strength)))
         if c.matrix.shape[1] == len(strength):
-            np.take(c.matrix, self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
+            c.matrix.take(self.kinds, axis=0, out=rates, mode="clip")  # kinds are 0..4
         else:  # one value shared by every member
             rates[:] = c.matrix[self.kinds]
         np.multiply(rates, strength, out=rates)
         if len(self.signs):
             observers = rates[self.direct :]
-            signs = _take_cells(by_cell, self.signs, out=work.take("signs", observers.shape))
-            signs = rules.scores(signs)
+            signs = seen.take(
+                self.sign_at, axis=0, out=work.take("signs", observers.shape), mode="clip"
+            )
             if rules.relative_observers:
-                assert before is not None
-                self._weigh_observers(observers, signs, before, by_cell, strength, rules, work)
+                self._weigh_observers(observers, seen, strength, work)
             np.multiply(observers, signs, out=observers)
         if not rules.entrenchment:
             # |kappa * s * score| <= largest |kappa| * largest |s| (also once rounded), so the
@@ -294,30 +316,44 @@ class Plan:
         return rates
 
     def _weigh_observers(
-        self,
-        observers: np.ndarray,
-        signs: np.ndarray,
-        before: np.ndarray,
-        by_cell: np.ndarray,
-        strength: np.ndarray,
-        rules: Rules,
-        work: Scratch,
+        self, observers: np.ndarray, seen: np.ndarray, strength: np.ndarray, work: Scratch
     ) -> None:
         """Weigh observer rates (in place) by the observer's share of concern for the one
-        acted on and, for a cooperative act, by the friendship of the pair it judges."""
-        other = np.abs(signs)
-        actor = np.abs(before[self.judged])
-        total = other + actor
-        care = np.divide(other, total, out=np.zeros_like(total), where=total > 0)
+        acted on, |other| / (|other| + |actor|) (0 where both are 0), and, in the members
+        where the act is cooperative (strength > 0), by the friendship of the pair it judges,
+        the mean of its two scores clipped to [0, 1]."""
+        size = np.abs(seen, out=work.take("size", seen.shape))
+        care = size.take(self.sign_at, axis=0, out=work.take("care", observers.shape), mode="clip")
+        total = size.take(self.judged, axis=0, out=work.take("total", observers.shape), mode="clip")
+        np.add(care, total, out=total)  # |other| + |actor|
+        positive = np.greater(total, 0.0, out=work.take("positive", total.shape, np.bool_))
+        if positive.all():
+            np.divide(care, total, out=care)
+        else:  # no concern at all (or not a number): no move
+            np.divide(care, total, out=care, where=positive)
+            care[~positive] = 0.0
         np.multiply(observers, care, out=observers)
-        pair = _take_cells(
-            by_cell,
-            self.pairs.ravel(),
-            out=work.take("pairs", (2 * len(self.pairs), len(strength))),
+        cooperative = strength > 0
+        if not cooperative.any():
+            return  # the friendship weighs no member: each rate would be multiplied by 1
+        ends = self.ends
+        scores = seen.take(
+            ends.ravel(),
+            axis=0,
+            out=work.take("ends", (ends.size, len(strength))),
+            mode="clip",
         )
-        pair = rules.scores(pair).reshape(len(self.pairs), 2, len(strength))
-        friendship = np.clip(pair.mean(axis=1), 0.0, 1.0)
-        np.multiply(observers, np.where(strength > 0, friendship, 1.0), out=observers)
+        friendship = np.add(
+            scores[0::2], scores[1::2], out=work.take("friendship", (len(ends), len(strength)))
+        )
+        np.divide(friendship, 2.0, out=friendship)  # the mean of the pair's two scores
+        np.clip(friendship, 0.0, 1.0, out=friendship)
+        weight = friendship.take(
+            self.pair_of, axis=0, out=work.take("weight", observers.shape), mode="clip"
+        )
+        if not cooperative.all():
+            np.copyto(weight, 1.0, where=~cooperative)
+        np.multiply(observers, weight, out=observers)
 
     def move(
         self,
@@ -366,7 +402,7 @@ def _take_cells(by_cell: np.ndarray, cells: np.ndarray, out: np.ndarray) -> np.n
     written to `out`."""
     n, k = by_cell.shape[1], by_cell.shape[2]
     if by_cell.flags.c_contiguous:  # member-last, as the model keeps it: one run of K per cell
-        return np.take(by_cell.reshape(n * n, k), cells, axis=0, out=out, mode="clip")
+        return by_cell.reshape(n * n, k).take(cells, axis=0, out=out, mode="clip")
     out[...] = by_cell[cells // n, cells % n]
     return out
 
@@ -458,17 +494,26 @@ def plan_of(
         (moves_in_turn(t), array([place[ids[m]] for m in moves_in_turn(t)]))
         for t in range(1, max(turns, default=0) + 1)
     )
+    signs = [m[3] * n + m[4] for m in watched]
+    pairs = [(m[5] * n + m[6], m[6] * n + m[5]) for m in watched]
+    read = list(dict.fromkeys([*cells, *signs, *(cell for pair in pairs for cell in pair)]))
+    row_of = {cell: r for r, cell in enumerate(read)}
+    ends = list(dict.fromkeys(pairs))
     return Plan(
         kinds=array([m[2] for m in moves]),
         direct=len(direct),
-        signs=array([m[3] * n + m[4] for m in watched]),
+        signs=array(signs),
         judged=array([place[m[0] * n + m[1]] for m in watched]),
-        pairs=array([(m[5] * n + m[6], m[6] * n + m[5]) for m in watched]).reshape(-1, 2),
+        pairs=array(pairs).reshape(-1, 2),
         cells=array(cells),
         rows=array([cell // n for cell in cells]),
         cols=array([cell % n for cell in cells]),
         first=None if len(cells) == len(ids) else moves_in_turn(0),
         later=later,
+        seen=array(read),
+        sign_at=array([row_of[cell] for cell in signs]),
+        ends=array([(row_of[p], row_of[q]) for p, q in ends]).reshape(-1, 2),
+        pair_of=array([ends.index(pair) for pair in pairs]),
     )
 
 
@@ -494,19 +539,22 @@ def changes_of(
     if only is not None and not isinstance(only, tuple):
         only = tuple(int(cell) for cell in np.ravel(only))
     plan = plan_of(act.form, act.actor, act.others, n, only)
-    work = Scratch() if scratch is None else scratch
+    work = NEW_ARRAYS if scratch is None else scratch
     by_cell = _by_cell(S)
     strength = np.asarray(act.strength, dtype=float)
     if strength.shape != (k,):  # one strength for every member
         strength = np.broadcast_to(strength, (k,))
-    before = _take_cells(by_cell, plan.cells, out=work.take("before", (len(plan.cells), k)))
-    scores_before = rules.scores(before)
+    read = _take_cells(by_cell, plan.seen, out=work.take("read", (len(plan.seen), k)))
+    seen = np.tanh(read, out=work.take("seen", read.shape)) if rules.entrenchment else read
     hold = None if act.hold is None else np.broadcast_to(np.asarray(act.hold, dtype=float), (k,))
-    rates = plan.rates(by_cell, c, strength, work, rules, scores_before, hold)
+    rates = plan.rates(seen, c, strength, work, rules, hold)
+    m = len(plan.cells)
+    before = read[:m]  # the changed cells come first among those read
     after = plan.move(before, rates, work.take("after", before.shape), rules)
     if not rules.entrenchment:
         return Changes(plan.rows, plan.cols, before.T, after.T, after.T)
-    return Changes(plan.rows, plan.cols, scores_before.T, np.tanh(after).T, after.T)
+    scores = np.tanh(after, out=work.take("scores", after.shape))
+    return Changes(plan.rows, plan.cols, seen[:m].T, scores.T, after.T)
 
 
 def apply_changes(S: np.ndarray, changes: Changes) -> None:
@@ -534,8 +582,8 @@ def apply_act(
         apply_changes(S, changes)
         return changes
     k, n = len(members), S.shape[1]
-    part = (scratch or Scratch()).take("part", (n, n, k))  # those members, member axis last
-    np.take(_by_cell(S), members, axis=2, out=part)
+    part = (scratch or NEW_ARRAYS).take("part", (n, n, k))  # those members, member axis last
+    _by_cell(S).take(members, axis=2, out=part)
     changes = changes_of(part.transpose(2, 0, 1), act, c, scratch=scratch, rules=rules)
     _by_cell(S)[changes.rows[:, None], changes.cols[:, None], members] = changes.state.T
     return changes
@@ -601,13 +649,22 @@ def jitter(S: np.ndarray, sd: np.ndarray, eps: np.ndarray, rules: Rules) -> None
     S[:] = np.tanh(inner + sd[:, None, None] * eps)
 
 
-def follow(B: np.ndarray, S: np.ndarray, factor: np.ndarray) -> None:
+def follow(B: np.ndarray, S: np.ndarray, factor: float | np.ndarray) -> None:
     """A baseline that moves: B <- S + (B - S) * factor in place, so that over a long time the
-    state becomes the new normal it relaxes toward. factor: 2 ** (-step / baseline half-life)
-    per member, shape (K,) (1 where the baseline stays put)."""
+    state becomes the new normal it relaxes toward. factor: 2 ** (-step / baseline half-life),
+    a scalar or one value per member, shape (K,) (1 where the baseline stays put)."""
+    f = np.asarray(factor, dtype=float)
     B -= S
-    B *= factor[:, None, None]
+    B *= f[:, None, None] if f.ndim else f
     B += S
+
+
+def shared(factor: np.ndarray) -> float | np.ndarray:
+    """One value per member (K,) as the scalar they all share, if they do (else unchanged):
+    a multiplication by the scalar gives the same numbers and reads one array less."""
+    if factor.ndim == 1 and len(factor) and bool((factor == factor[0]).all()):
+        return float(factor[0])
+    return factor
 
 
 # ---------------------------------------------------------------------------------------------

@@ -53,6 +53,31 @@ def _score_cell(score: float) -> str:
     return f'<td style="background: rgba({colour}, {abs(score) * 0.6:.2f})">{score:+.2f}</td>'
 
 
+class ScoresOf:
+    """The scores of a state, tanh(state), kept for as long as the state stays the same bit
+    for bit: a decision reads the scores once per candidate, and comparing the state with a
+    copy of it costs a fraction of its tanh. Whoever changes the state (the model, or a test
+    writing into it) needs to tell nobody: every call compares. The scores handed out are
+    read-only, since the next caller gets the same array; a new state gives a new array."""
+
+    def __init__(self) -> None:
+        self._state: np.ndarray | None = None  # a copy of the state the scores are of
+        self._scores: np.ndarray | None = None
+
+    def __call__(self, state: np.ndarray) -> np.ndarray:
+        """np.tanh(state), shape and layout of state, read-only."""
+        kept, scores = self._state, self._scores
+        if kept is not None and scores is not None and kept.shape == state.shape:
+            if (kept.view(np.uint64) == state.view(np.uint64)).all():
+                return scores
+            np.copyto(kept, state)
+        else:
+            kept = self._state = state.copy(order="K")
+        scores = self._scores = np.tanh(state)
+        scores.flags.writeable = False
+        return scores
+
+
 def _dyad_score(i: int, j: int, model: StanceModel) -> float:
     return float(model.rules.scores(model.state[0, i, j]))
 
@@ -224,6 +249,7 @@ class StanceModel(mesa.Model):
         # the state: the scores, or with entrenchment their latent affinities (Rules.state)
         self.state = dynamics.member_last((members, n, n), axis=0)
         self.state[:] = self.rules.state(self.draws.initial)
+        self._scores_of = ScoresOf()  # R, while the state stays the same
         self.B = dynamics.member_last((members, n, n), axis=0)  # the baseline, as a state
         self.B[:] = self.rules.state(self.draws.baseline)
         self._half_life = values["memory_half_life"]
@@ -231,6 +257,7 @@ class StanceModel(mesa.Model):
         self._kept = self._kept_per_step(self._half_life)
         self._decays = self._decay_per_step()
         self._follows = self._baseline_per_step(values["baseline_half_life"])
+        self._shared_kept = self._shared(self._kept)  # the decay's factors
         self.states = dynamics.member_last((self.n_steps + 1, members, n, n), axis=1)
         self.states[0] = self.state
         self.positions = np.empty((self.n_steps + 1, *self.X.shape))
@@ -276,12 +303,22 @@ class StanceModel(mesa.Model):
                 decays[days] = dynamics.Decay.toward(self.B, kept)
         return [decays[days] for days in self._lengths]
 
-    def _baseline_per_step(self, half_life: np.ndarray) -> list[np.ndarray] | None:
+    def _baseline_per_step(self, half_life: np.ndarray) -> list[float | np.ndarray] | None:
         """How far the baseline stays put in each step, 2 ** (-step / half-life) per member
-        (K,); None when it never moves in any member."""
+        (K,), or the one value every member shares; None when it never moves in any member."""
         if np.all(np.isinf(half_life)):
             return None
-        return self._kept_per_step(half_life)
+        return self._shared(self._kept_per_step(half_life))
+
+    @staticmethod
+    def _shared(per_step: list[np.ndarray]) -> list[float | np.ndarray]:
+        """Each step's factors (K,) as the scalar every member shares, where they share one
+        (``dynamics.shared``; worked out once per distinct array)."""
+        done: dict[int, float | np.ndarray] = {}
+        for f in per_step:
+            if id(f) not in done:
+                done[id(f)] = dynamics.shared(f)
+        return [done[id(f)] for f in per_step]
 
     def _decay(self, k: int) -> None:
         """Relax the state toward the baseline over step k; then, if the baseline moves, move
@@ -289,7 +326,7 @@ class StanceModel(mesa.Model):
         if self._follows is None:
             self._decays[k - 1](self.state)
             return
-        dynamics.decay(self.state, self.B, self._kept[k - 1])
+        dynamics.decay(self.state, self.B, self._shared_kept[k - 1])
         dynamics.follow(self.B, self.state, self._follows[k - 1])
 
     def _on_scores(self, change: Callable[[np.ndarray], None]) -> None:
@@ -374,8 +411,11 @@ class StanceModel(mesa.Model):
     @property
     def R(self) -> np.ndarray:
         """The scores, shape (K, N, N), in [-1, 1]: the state itself, or with entrenchment
-        tanh of it (a new array then: write to ``state``, not here)."""
-        return self.rules.scores(self.state)
+        tanh of it (then read-only, the same array until the state changes: write to
+        ``state``, not here)."""
+        if not self.rules.entrenchment:
+            return self.state
+        return self._scores_of(self.state)
 
     @property
     def date(self) -> date:
@@ -395,9 +435,7 @@ class StanceModel(mesa.Model):
         self, form: Form, actor: int, others: tuple[int, ...], strength: float | np.ndarray
     ) -> dynamics.Act:
         """An act of the given strength (one value, or one per member)."""
-        return dynamics.Act(
-            form, actor, others, np.broadcast_to(strength, (self.members,)).astype(float)
-        )
+        return dynamics.Act(form, actor, others, np.full(self.members, strength, dtype=float))
 
     def apply(
         self,
