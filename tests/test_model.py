@@ -375,3 +375,30 @@ def test_apply_takes_one_strength_or_one_per_member():
     models[2].apply(event, strength=event.strength, members=np.array([True, False, True]))
     np.testing.assert_array_equal(models[0].R, models[1].R)
     np.testing.assert_array_equal(models[2].R[[0, 2]], models[0].R[[0, 2]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    writes=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.floats(-3, 3, allow_nan=False) | st.just(-0.0),
+        ),
+        max_size=6,
+    )
+)
+def test_the_kept_scores_follow_every_write_into_the_state(writes):
+    """R under entrenchment is kept between calls; after any write into the state it is
+    tanh of the new state, bit for bit, and it cannot be written to."""
+    model = StanceModel()
+    for i, j, value in writes:
+        first = model.R
+        model.state[0, i, j] = value
+        scores = model.R
+        np.testing.assert_array_equal(scores, np.tanh(model.state))
+        assert not scores.flags.writeable
+        if np.tanh(value) != first[0, i, j]:
+            assert scores is not first
+    model.step()
+    np.testing.assert_array_equal(model.R, np.tanh(model.state))
