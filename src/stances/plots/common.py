@@ -16,6 +16,7 @@ from stances.analysis.compare import what_differs
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.text import Text
 
     from stances.result import Result
 
@@ -132,13 +133,33 @@ def _levels(
     return rows, leftwards
 
 
+def in_words(name: str) -> str:
+    """An id as words: 'agree_to_exchange_ambassadors' -> 'agree to exchange ambassadors'."""
+    return name.replace("_", " ").replace("-", " ")
+
+
+def _who(who: str) -> str:
+    """'PAK -> AFG' as 'PAK → AFG', 'PAK <-> AFG' as 'PAK ↔ AFG'."""
+    return who.replace("<->", "↔").replace("->", "→")
+
+
+def _repeats(label: str, kind: str) -> bool:
+    """Whether every word of an event type (of 3 letters or more) is already in the label,
+    matched on its first 4 letters ('host_visit' in 'Dar hosts a visit')."""
+    said = [w.lower() for w in label.replace("–", " ").replace("-", " ").split()]
+    words = [w for w in kind.lower().split("_") if len(w) >= 3]
+    return all(any(s.startswith(w[:4]) for s in said) for w in words)
+
+
 def _event_label(r) -> str:
-    """'3 Dubai meeting: IND + AFG, meet' (the event's label, else its id); decided events by
-    who and what; drawn dates' range."""
+    """'3 Dubai meeting: IND + AFG' (the event's label, else its id, with its type in words
+    unless the label already says it: '2 Afghan border retaliation: AFG ↔ PAK, border clash');
+    decided events by who and what; drawn dates' range."""
     if r.origin == "scripted":
-        text = f"{r.n} {r.label}: {r.who}, {r.type}"
+        kind = "" if _repeats(str(r.label), r.type) else f", {in_words(r.type)}"
+        text = f"{r.n} {r.label}: {_who(r.who)}{kind}"
     else:
-        text = f"{r.n} {r.who}, {r.type} ({r.origin})"
+        text = f"{r.n} {_who(r.who)}, {in_words(r.type)} ({r.origin})"
     if r.until > r.date:
         text += f", {r.date:%d %b}–{r.until:%d %b} (drawn per member)"
     if not pd.isna(r.lasts_until):
@@ -224,6 +245,57 @@ def number_groups(events: pd.DataFrame, days: int = 6) -> list[tuple[pd.Timestam
     return out
 
 
+def stack_above(fig: Figure, panels: list[tuple[Axes, list[Text]]], fontsize: float) -> None:
+    """Lay out the numbers above each panel so none overlaps another or the panel's title.
+
+    panels: each panel with its number labels (texts at their event's date, x as a matplotlib
+    date number, y = 1 in axes fraction). Measured with the figure's renderer after a layout:
+    each label goes, in date order, in the lowest row above the axes where it clears the
+    labels already there by 3 pt (greedy interval packing in display units), slid inside the
+    panel's width when it would stick out; rows are 1.25 x fontsize apart. Every panel's
+    title is then raised above the highest row any panel needs (the same for all, so the
+    panels of a row stay level).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    gap = renderer.points_to_pixels(3.0)
+    row_pt = 1.25 * fontsize
+    most = 0
+    for ax, texts in panels:
+        box = ax.get_window_extent(renderer)
+        at = {id(t): float(ax.transData.transform((t.get_position()[0], 0))[0]) for t in texts}
+        ends: list[float] = []
+        for t in sorted(texts, key=lambda t: at[id(t)]):
+            width = t.get_window_extent(renderer).width
+            lo = min(max(at[id(t)] - width / 2, box.x0), box.x1 - width)
+            row = next((r for r, end in enumerate(ends) if end + gap <= lo), len(ends))
+            if row == len(ends):
+                ends.append(lo + width)
+            else:
+                ends[row] = lo + width
+            x = float(ax.transData.inverted().transform((lo + width / 2, 0))[0])
+            lift = ScaledTranslation(0, (2.0 + row * row_pt) / 72, fig.dpi_scale_trans)
+            t.set_x(x)
+            t.set_horizontalalignment("center")
+            t.set_verticalalignment("bottom")
+            t.set_transform(blended_transform_factory(ax.transData, ax.transAxes) + lift)
+        most = max(most, len(ends))
+    pad = max(6.0, 2.0 + most * row_pt + 4.0)
+    for ax, _ in panels:
+        _raise_title(ax, pad)
+
+
+def _raise_title(ax: Axes, pad: float) -> None:
+    """Move the panel's left title `pad` points above the axes."""
+    title = ax._left_title  # type: ignore[attr-defined]
+    ax.set_title(title.get_text(), loc="left", fontsize=title.get_fontsize(), pad=pad)
+
+
 HOLDS = "#0072b2"  # an observation that holds; blue and vermilion stay apart for colour-blind eyes
 FAILS = "#d55e00"  # one that does not
 
@@ -275,11 +347,20 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
 
 
+def _wrap_title(title: str, width_in: float) -> str:
+    """Each line of a title wrapped to about 8 characters of 11 pt text per inch of the
+    figure's width (inches), which leaves the legend at the upper right its room."""
+    import textwrap
+
+    chars = max(40, int(8 * width_in))
+    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
+
+
 def finish(fig: Figure, left: list, comparison, ylabel: str, title: str, note: str) -> None:
     """Y labels on the left column, one legend of scenarios, the title, and the caption."""
     for ax in left:
         ax.set_ylabel(ylabel, fontsize=7)
     handles, labels = left[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4)
-    fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    fig.suptitle(_wrap_title(title, fig.get_figwidth()), fontsize=11, x=0.01, ha="left")
     fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)

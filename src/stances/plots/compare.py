@@ -46,24 +46,65 @@ def comparison_figure(comparison, dyads: list[tuple[str, str]]) -> Figure:
             touching = touching[
                 (touching["date"] >= pd.Timestamp(x[0])) & (touching["date"] <= pd.Timestamp(x[-1]))
             ]
-            y = -1.0 + 0.08 * (n - 1 - i)
-            ax.plot(
-                touching["date"],
-                [y] * len(touching),
-                ls="none",
-                marker="^",
-                ms=4.5,
-                color=colour,
-                alpha=0.9,
-            )
+            _event_rug(ax, touching["date"], colour, n - 1 - i)
         ax.set_ylim(-1.05, 1.05)
         absent = comparison.absent_from((a, b))
         where = f"\n(absent from {', '.join(absent)})" if absent else ""
-        ax.set_title(f"how {names[a]} regards {names[b]}{where}", fontsize=9, loc="left")
-    title = "Scenarios compared: how each state regards another"
-    note = "Triangles: the events that moved each pair, in each scenario's colour."
-    finish(fig, axes[::ncols], comparison, "score (−1 … +1)", title, note)
+        ax.set_title(
+            f"how {names[a]} regards {names[b]}{where}", fontsize=9, loc="left", pad=rug_pad(n)
+        )
+    axes[0].plot(
+        [], [], ls="none", marker="v", ms=4.5, color="#555555", label="event (above the panel)"
+    )
+    title = f"{_versus(comparison)}: how each state regards another\n{_titles(comparison)}"
+    note = (
+        "Triangles above each panel, one row per scenario in its colour: the events that moved "
+        "that pair, at their dates (markers, not scores)."
+    )
+    finish(fig, axes[::ncols], comparison, "score (−1 hostile … +1 friendly)", title, note)
     return fig
+
+
+RUG_ROW = 5.5  # pt between the rows of event markers above a panel, one row per scenario
+
+
+def rug_pad(rows: int) -> float:
+    """Points between a panel's top and its title that leave room for `rows` rows of events."""
+    return 4.0 + rows * RUG_ROW + 3.0
+
+
+def _event_rug(ax, dates: pd.Series, colour: str, row: int) -> None:
+    """The events at `dates` as downward triangles in a row above the panel's top edge,
+    outside the score range (row 0 nearest the edge, RUG_ROW points per row)."""
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    if dates.empty:
+        return
+    lift = ScaledTranslation(0, (4.0 + row * RUG_ROW) / 72, ax.figure.dpi_scale_trans)
+    ax.plot(
+        mdates.date2num(dates.to_numpy()),
+        [1.0] * len(dates),
+        transform=blended_transform_factory(ax.transData, ax.transAxes) + lift,
+        ls="none",
+        marker="v",
+        ms=4.5,
+        color=colour,
+        alpha=0.9,
+        clip_on=False,
+    )
+
+
+def _versus(comparison) -> str:
+    """'article vs no-mediation': the scenarios' labels."""
+    return " vs ".join(comparison.labels)
+
+
+def _titles(comparison) -> str:
+    """Each scenario's label with its title: 'article: India's outreach; no-mediation: ...'."""
+    return "; ".join(
+        f"{label}: {result.title}"
+        for label, result in zip(comparison.labels, comparison.results, strict=True)
+    )
 
 
 def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float) -> Figure:
@@ -141,13 +182,19 @@ def difference_figure(comparison, dyads: list[tuple[str, str]], threshold: float
         if ensemble
         else "difference of the runs"
     )
-    title = f"How far each what-if departs from {comparison.labels[0]}\n({how})"
+    ref = comparison.labels[0]
+    minus = ", ".join(comparison.labels[1:])
+    title = (
+        f"{_versus(comparison)}: how far {minus} departs from {ref}\n"
+        f"({minus} minus {ref}; {how})\n{_titles(comparison)}"
+    )
     note = (
         f"Grey band: ±{threshold:g}, inside which two scenarios count as the same; "
         "'parts': the first date the median difference leaves it."
         + "".join(f" Note: {n}." for n in comparison.pairing_notes())
     )
-    finish(fig, axes[::ncols], comparison, f"difference from {comparison.labels[0]}", title, note)
+    ylabel = f"difference from {ref}\n(+ friendlier, − more hostile)"
+    finish(fig, axes[::ncols], comparison, ylabel, title, note)
     return fig
 
 

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.text import Text
 
     from stances.analysis.observations import Mark
     from stances.result import Result
@@ -29,8 +30,11 @@ from stances.plots.common import (
     line_with_band,
     number_groups,
     pairs_to_show,
+    stack_above,
     touches,
 )
+
+NUMBER_SIZE = 6.5  # pt, the event numbers above the panels
 
 
 def relations_figure(
@@ -63,6 +67,7 @@ def relations_figure(
     events = event_list(result)
     names = result.actors
     axes: list[Axes] = []
+    numbers: dict[Axes, list[Text]] = {}
     for n, (a, b) in enumerate(pairs):
         ax = fig.add_subplot(grid[n // ncols, n % ncols], sharex=axes[0] if axes else None)
         axes.append(ax)
@@ -75,17 +80,19 @@ def relations_figure(
                 ax.axvspan(
                     row["date"], row["lasts_until"], color=colour, alpha=0.07, lw=0, zorder=0
                 )
-        for when, text, colour in number_groups(touching):
+        numbers[ax] = [
             ax.text(
-                when,  # type: ignore[arg-type]
+                float(mdates.date2num(when)),
                 1.0,
                 text,
                 transform=ax.get_xaxis_transform(),
-                fontsize=6,
+                fontsize=NUMBER_SIZE,
                 ha="center",
                 va="bottom",
                 color=colour,
             )
+            for when, text, colour in number_groups(touching)
+        ]
         bands = result.members > 1
         line_with_band(ax, x, result.band(a, b), FORWARD, f"{a} → {b}", "-", bands)
         line_with_band(ax, x, result.band(b, a), BACKWARD, f"{b} → {a}", "--", bands)
@@ -113,8 +120,9 @@ def relations_figure(
     strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     event_strip(strip, events, x[0], x[-1])
     legend = (
-        "timeline of all events, on its own date axis, numbered by date; the numbers above each panel are "
-        "the events that moved that pair (red: conflict, blue: cooperation; hollow: decided by an actor)"
+        "timeline of all events, on the same dates as the panels above, numbered by date; the numbers "
+        "above each panel are the events that moved that pair, at their dates (red: conflict, blue: "
+        "cooperation; hollow: decided by an actor)"
     )
     strip.set_xlabel("\n".join(textwrap.wrap(legend, int(width * 17))), fontsize=8)
     if marks:
@@ -125,6 +133,7 @@ def relations_figure(
         f"{result.title}\nHow each state regards the other, {x[0]:%d %b %Y} – {x[-1]:%d %b %Y} ({what})",
         fontsize=12,
     )
+    stack_above(fig, list(numbers.items()), NUMBER_SIZE)
     return fig
 
 
