@@ -7,6 +7,7 @@ runs, the actors and windows written in the files, and the runs' own score array
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -401,3 +402,15 @@ def test_compare_handles_issue_positions_like_scores(tmp_path, monkeypatch, caps
     written = pd.read_csv(tmp_path / "cmp" / "final-stances.csv")
     assert set(written.columns) == {"issue", "actor", "scenario", "final", "difference"}
     assert "IND on recognition" in capsys.readouterr().out
+
+
+def test_what_differs_names_removed_events_by_their_labels(article_result):
+    from stances.analysis.compare import what_differs
+
+    text = (SCENARIOS / "article.yaml").read_text(encoding="utf-8")
+    labels = dict(re.findall(r"- id: ([\w-]+)\n\s+label: (.+)\n", text))
+    removed = ["beijing-trilateral", "ambassadors-agreed"]  # what no-mediation.yaml removes
+    assert all(k in labels for k in removed)
+    variant = stances.run(SCENARIOS / "no-mediation.yaml")
+    said = what_differs(article_result, variant)
+    assert said == "removed " + ", ".join(f"{labels[k]} (21 May)" for k in removed)

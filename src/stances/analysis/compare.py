@@ -457,14 +457,22 @@ SECTIONS_COMPARED = ("time", "actors", "relations", "baseline", "parameters", "i
 
 def what_differs(reference: Result, variant: Result) -> str:
     """'removed a (21 May); added b (10 Jun); changed c; parameters differ' in words, from the
-    applied events and the resolved scenarios in the manifests."""
+    applied events (named by their labels where they have one) and the resolved scenarios in
+    the manifests."""
     ref, var = _event_keys(reference), _event_keys(variant)
     removed = [k for k in ref if k not in var]
     added = [k for k in var if k not in ref]
     changed = [k for k in var if k in ref and var[k] != ref[k]]
 
+    labels = {
+        str(r["event"]): str(r["label"])
+        for events in (reference.events, variant.events)
+        for r in events[["event", "label"]].to_dict("records")
+        if isinstance(r["label"], str) and r["label"]
+    }
+
     def when(keys: dict[str, tuple], k: str) -> str:
-        return f"{k} ({pd.Timestamp(keys[k][0]):%d %b})"
+        return f"{labels.get(k, k)} ({pd.Timestamp(keys[k][0]):%d %b})"
 
     parts = []
     if removed:
