@@ -100,8 +100,9 @@ def _versus(comparison) -> str:
 
 
 def _titles(comparison) -> str:
-    """Each scenario's label with its title: 'article: India's outreach; no-mediation: ...'."""
-    return "; ".join(
+    """Each scenario's label with its title, one line each for up to three scenarios
+    ('article: India's outreach' / 'no-mediation: What if ...'), else joined by '; '."""
+    return ("\n" if len(comparison.labels) <= 3 else "; ").join(
         f"{label}: {result.title}"
         for label, result in zip(comparison.labels, comparison.results, strict=True)
     )
