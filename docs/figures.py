@@ -2,7 +2,14 @@
 
     .venv/bin/python docs/figures.py
 
-Writes docs/img/*.png and prints the Markdown for the README's numbers and gallery.
+Writes docs/img/*.png, executes docs/notebook.ipynb and prints the Markdown for the README's
+numbers and gallery. The two browser screenshots are made elsewhere:
+docs/img/app.png by the app's browser test,
+
+    STANCES_SCREENSHOTS=docs/img .venv/bin/python -m pytest tests/test_app.py -k browser
+
+and docs/img/report.png from a report of a 50-member run of benchmarks/article-uncertain.yaml,
+drawn by headless Chromium at 1200 x 2000 (--screenshot).
 """
 
 from __future__ import annotations

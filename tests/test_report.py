@@ -352,3 +352,51 @@ def test_a_comparison_names_the_events_that_differ_by_their_labels(
     changes = _section_of(api.report(out), "changes")
     for ident in ("beijing-trilateral", "ambassadors-agreed"):  # its remove: list
         assert f'removed {html.escape(labels[ident])} <span class="id">({ident})</span>' in changes
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+# the right edge of every table, figure and heading past the right edge of the body's content
+OVERFLOW = """() => {
+  const body = document.body.getBoundingClientRect();
+  const padding = parseFloat(getComputedStyle(document.body).paddingRight);
+  const edge = body.right - padding + 1;
+  return [...document.querySelectorAll('table, figure, h1, h2, h3, p')]
+    .filter(e => e.getBoundingClientRect().right > edge)
+    .map(e => e.tagName + ' ' + (e.className || '') + ' ' + e.getBoundingClientRect().right);
+}"""
+
+
+@pytest.mark.parametrize("width", [1200, 800])
+def test_an_uncertain_runs_report_fits_the_page_with_no_console_errors(
+    tmp_path: Path, width: int
+) -> None:
+    """The article with uncertain values (distributions written in the tables, long citations)
+    at a desktop width and at about the width of a printed A4 page: nothing sticks out past
+    the body, the browser logs no error, and it prints to PDF."""
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    from playwright.sync_api import sync_playwright
+
+    source = Path(__file__).resolve().parents[1] / "benchmarks" / "article-uncertain.yaml"
+    run = api.save(api.run(source, members=8), tmp_path / "run")
+    page_file = api.save_report(run, tmp_path / "report.html").resolve()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        assert page.evaluate(OVERFLOW) == []
+        page.emulate_media(media="print")
+        assert page.evaluate(OVERFLOW) == []
+        pdf = page.pdf(format="A4")
+        browser.close()
+    assert errors == []
+    assert pdf.startswith(b"%PDF-") and pdf.count(b"/Type /Page") > 2

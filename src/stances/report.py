@@ -423,7 +423,13 @@ table { border-collapse: collapse; width: 100%; margin: .5em 0 1.2em; font-size:
 th, td { text-align: left; vertical-align: top; padding: .3em .5em; border-bottom: 1px solid #dde; }
 th { background: #eef2f7; } td.num, th.num { text-align: right; white-space: nowrap;
   font-variant-numeric: tabular-nums; }
-.events td:nth-child(1), .events td:nth-child(4) { white-space: nowrap; }
+.events td:nth-child(4) { white-space: nowrap; }
+.events td.num { white-space: normal; } /* an uncertain intensity is written out */
+.events td:nth-child(1) { min-width: 6.5em; } .events td:nth-child(8) { min-width: 16em; }
+@media (max-width: 62em), print { /* a narrow window or a page: let every column wrap */
+  .events td:nth-child(8) { min-width: 0; } .events td:nth-child(4) { white-space: normal; }
+  td .id { white-space: normal; overflow-wrap: anywhere; } th, td { padding: .25em .3em; }
+}
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; border: 1px solid #dde; }
 figcaption { color: #555; font-size: .9em; } .holds { color: #1a7f37; font-weight: 600; }
 .fails { color: #b3261e; font-weight: 600; } .note { color: #8a5300; }
@@ -579,7 +585,7 @@ def _events_table(s: Scenario, events: list[dict[str, Any]], result: Result | No
                 [
                     f"{r['date']:%Y-%m-%d}",
                     event_name(r["event"], r.get("label")),
-                    r["type"],
+                    str(r["type"]).replace("_", " "),
                     r["who"],
                     r["cameo"],
                     f"{r['goldstein']:+.1f}",
@@ -624,7 +630,7 @@ def _event_row(s: Scenario, e: dict[str, Any]) -> list[str]:
     return [
         date_,
         event_name(e.get("id", ""), e.get("label")),
-        str(e.get("type") or (f"cameo {e['cameo']}" if e.get("cameo") else "")),
+        str(e.get("type") or (f"cameo {e['cameo']}" if e.get("cameo") else "")).replace("_", " "),
         who,
         cameo,
         goldstein,
