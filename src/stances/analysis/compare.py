@@ -467,6 +467,7 @@ def what_differs(reference: Result, variant: Result) -> str:
     labels = {
         str(r["event"]): str(r["label"])
         for events in (reference.events, variant.events)
+        if "label" in events.columns  # a table written before labels has none
         for r in events[["event", "label"]].to_dict("records")
         if isinstance(r["label"], str) and r["label"]
     }
