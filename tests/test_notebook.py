@@ -138,7 +138,14 @@ def test_a_comparison_names_its_largest_gap_found_by_brute_force():
     assert "<b>no</b>" not in page and "&lt;b&gt;no&lt;/b&gt;" in page  # labels are escaped
     parser = Tags()
     parser.feed(page)
+    table = comparison.largest_gaps()
+    assert list(table.columns[:5]) == ["scenario", "actor", "toward", "gap", "on"]
+    top = table.iloc[0]
+    assert (top["actor"], top["toward"], top["on"]) == (a, b, pd.Timestamp(ref.dates[t]))
+    assert top["gap"] == pytest.approx(size, abs=1e-12)
+    assert top["final_scenario"] == pytest.approx(var.score_array(a, b)[-1, 0], abs=1e-12)
     moved = {(a, b) for (a, b, _), g in gaps.items() if abs(g) > 1e-6}
+    assert len(table) == min(6, len(moved))
     assert parser.tags.count("img") == 1 and parser.tags.count("tr") == 1 + min(6, len(moved))
 
 
@@ -180,3 +187,19 @@ def test_a_scenario_shows_its_actors_and_events_in_date_order(write_scenario):
     ]
     assert "<td>2025-01-30</td>" in page  # until, for the lasting deportation
     assert "<b>PAK</b> Pakistan" in page
+
+
+def test_a_comparison_draws_the_cli_figures_of_the_pairs_that_differ():
+    comparison = stances.compare([SCENARIOS / "article.yaml", SCENARIOS / "no-mediation.yaml"])
+    differ = comparison.dyads_that_differ()
+    for figure in (comparison.plot(), comparison.plot.difference()):
+        titles = [ax.get_title(loc="left") for ax in figure.axes if ax.get_title(loc="left")]
+        assert len(titles) == len(differ)
+    one = comparison.plot([("AFG", "PAK")])
+    assert [ax.get_title(loc="left") for ax in one.axes if ax.get_title(loc="left")] == [
+        "how Taliban administration (Afghanistan) regards Pakistan"
+    ]
+    with pytest.raises(ValueError, match=r"actor 'AFGH' is in no compared scenario"):
+        comparison.plot([("AFGH", "PAK")])
+    with pytest.raises(ValueError, match="no issue position differs"):
+        comparison.plot.stances()

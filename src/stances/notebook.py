@@ -91,17 +91,50 @@ def result_html(result: Result) -> str:
     )
 
 
+class ComparisonPlots:
+    """The figures of a comparison: ``comparison.plot()`` (scores side by side, as
+    comparison.png), ``.difference()`` (each scenario minus the reference, difference.png)
+    and ``.stances()`` (issue positions); dyads default to those that differ most."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+
+    def __call__(self, dyads: list[tuple[str, str]] | None = None) -> Figure:
+        return plots.comparison_figure(self.comparison, self._dyads(dyads))
+
+    def difference(
+        self, dyads: list[tuple[str, str]] | None = None, threshold: float = 0.05
+    ) -> Figure:
+        """Differences from the reference; threshold (score units): the band within which
+        two scenarios count as the same, and the date they first part by more."""
+        return plots.difference_figure(self.comparison, self._dyads(dyads), threshold)
+
+    def stances(self) -> Figure:
+        """Issue positions that differ most; ValueError when no position differs."""
+        keys = self.comparison.stances_that_differ()
+        if not keys:
+            raise ValueError("no issue position differs between these scenarios")
+        return plots.stance_comparison_figure(self.comparison, keys)
+
+    def _dyads(self, dyads: list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+        if dyads is None:
+            return self.comparison.dyads_that_differ()
+        problems = self.comparison.check_dyads(dyads)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return dyads
+
+
 def comparison_html(comparison: Comparison) -> str:
     """A comparison for a notebook: the labels, the largest gaps from the reference (who,
     when, how far, the two final scores) and the comparison figure of the pairs that differ
     most (embedded), as ``stances compare`` draws it."""
     reference = comparison.labels[0]
     rows = "".join(
-        f"<tr><td>{html.escape(label)}</td><td>{html.escape(f'{a} -> {b}')}</td>"
-        f"<td>{gap:+.2f}</td><td>{on}</td>"
-        f"<td>{comparison.centre(0, (a, b))[-1]:+.2f}</td>"
-        f"<td>{comparison.centre(comparison.labels.index(label), (a, b))[-1]:+.2f}</td></tr>"
-        for label, (a, b), gap, on in comparison.largest_gaps(HTML_CHANGES)
+        f"<tr><td>{html.escape(str(g.scenario))}</td><td>{html.escape(f'{g.actor} -> {g.toward}')}</td>"
+        f"<td>{g.gap:+.2f}</td><td>{g.on:%Y-%m-%d}</td>"
+        f"<td>{g.final_reference:+.2f}</td><td>{g.final_scenario:+.2f}</td></tr>"
+        for g in comparison.largest_gaps(HTML_CHANGES).itertuples()
     )
     if not rows:
         body = "<p>No score differs from the reference.</p>"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from importlib import import_module
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,9 +92,12 @@ class Comparison:
         gap = ""
         if self.actors and len(self.dates) > 0:
             found = self.largest_gaps(1)
-            if found:
-                label, (a, b), size, on = found[0]
-                gap = f"; largest gap {a} -> {b} {size:+.2f} on {on} ({label})"
+            if len(found):
+                top = found.iloc[0]
+                gap = (
+                    f"; largest gap {top['actor']} -> {top['toward']} {top['gap']:+.2f} on "
+                    f"{top['on']:%Y-%m-%d} ({top['scenario']})"
+                )
         return (
             f"<Comparison {' vs '.join(self.labels)}: {' '.join(self.actors)}; "
             f"{self.dates[0]} to {self.dates[-1]}; {who}{gap}>"
@@ -104,18 +108,40 @@ class Comparison:
         (``notebook.comparison_html``, loaded by name as a Result loads its display)."""
         return str(import_module("stances.notebook").comparison_html(self))
 
-    def largest_gaps(self, most: int = 6) -> list[tuple[str, Dyad, float, date]]:
+    def largest_gaps(self, most: int = 6) -> pd.DataFrame:
         """The variants' largest differences from the reference over the shared dyads and
-        dates, largest first, at most `most`: (variant label, dyad, signed gap, its date);
-        gaps smaller than SAME are left out."""
-        found: list[tuple[str, Dyad, float, date]] = []
+        dates, largest first, at most `most` rows: scenario (the variant's label), actor,
+        toward, gap (signed, variant minus reference, score units), on (its first date,
+        datetime64), reference and scenario (each's final score, median over members).
+        Gaps no larger than SAME are left out."""
+        rows = []
         for i in range(1, len(self.results)):
-            for d in self.all_dyads():
-                size, on = self.largest_gap(i, d)
+            for a, b in self.all_dyads():
+                size, on = self.largest_gap(i, (a, b))
                 if on is not None:
-                    found.append((self.labels[i], d, size, on))
-        found.sort(key=lambda g: -abs(g[2]))
-        return found[:most]
+                    rows.append(
+                        {
+                            "scenario": self.labels[i],
+                            "actor": a,
+                            "toward": b,
+                            "gap": size,
+                            "on": pd.Timestamp(on),
+                            "final_reference": float(self.centre(0, (a, b))[-1]),
+                            "final_scenario": float(self.centre(i, (a, b))[-1]),
+                        }
+                    )
+        columns = ["scenario", "actor", "toward", "gap", "on", "final_reference", "final_scenario"]
+        table = pd.DataFrame(rows, columns=columns).astype({"on": "datetime64[ns]"})
+        order = table["gap"].abs().sort_values(ascending=False, kind="stable").index
+        return table.loc[order].head(most).reset_index(drop=True)
+
+    @property
+    def plot(self) -> Any:
+        """The figures ``stances compare`` writes, drawn by the same code: ``comparison.plot()``
+        (scores side by side), ``.plot.difference()``, ``.plot.stances()``; each takes the
+        dyads to draw (default: those that differ most) and returns a matplotlib Figure
+        (``notebook.ComparisonPlots``, loaded by name as a Result loads its figures)."""
+        return import_module("stances.notebook").ComparisonPlots(self)
 
     @cached_property
     def actors(self) -> list[str]:
