@@ -368,3 +368,24 @@ def test_the_readme_names_the_folders_the_commands_write(tmp_path, monkeypatch, 
         assert main(command.split()) == 0, command
         assert (tmp_path / folder / "manifest.json").is_file(), (command, folder)
     capsys.readouterr()
+
+
+def test_the_import_guides_try_it_commands_run(tmp_path, monkeypatch, capsys):
+    """docs/import.md's first commands, on the fixtures, as written (files written to a
+    temporary folder instead of the project's): each import reports its bad rows by line and
+    writes a scenario that runs."""
+    text = (ROOT / "docs" / "import.md").read_text(encoding="utf-8")
+    block = text.split("To try it", 1)[1].split("```", 2)[1]
+    lines = [line.split() for line in block.splitlines() if line.startswith("stances ")]
+    assert [line[1] for line in lines] == ["import", "import", "run"]
+    monkeypatch.chdir(ROOT)
+    for words in lines:
+        args = [str(tmp_path / w) if w.startswith("try-") else w for w in words[1:]]
+        if args[0] == "run":
+            args += ["--out", str(tmp_path / "run"), "--no-plots"]
+        code = main(args)
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        if args[0] == "import":
+            assert re.search(r"tests/fixtures/\w+-events\.\w+:\d+:\d+: column ", err), err
+    assert (tmp_path / "run" / "manifest.json").is_file()
