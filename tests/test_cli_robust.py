@@ -289,7 +289,7 @@ def test_a_title_with_control_characters_is_refused_and_never_printed_raw(minima
     minimal.write_text(MINIMAL.replace("title: Minimal", 'title: "Red\\u202eTitle"'))
     assert main(["run", str(minimal), "--no-plots"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Red\\u202eTitle: 13 steps of week") and "\u202e" not in out
+    assert out.startswith("Red\\u202eTitle: 13 weekly steps") and "\u202e" not in out
 
 
 def test_problems_are_printed_with_their_control_characters_escaped(minimal, capsys):

@@ -384,7 +384,7 @@ def test_the_import_guides_try_it_commands_run(tmp_path, monkeypatch, capsys):
         if args[0] == "run":
             args += ["--out", str(tmp_path / "run"), "--no-plots"]
         code = main(args)
-        out, err = capsys.readouterr()
+        _, err = capsys.readouterr()
         assert code == 0, err
         if args[0] == "import":
             assert re.search(r"tests/fixtures/\w+-events\.\w+:\d+:\d+: column ", err), err

@@ -409,3 +409,19 @@ def test_a_plain_number_of_weeks_must_be_a_positive_length_of_at_most_1000_years
     assert (problem.pos.line, problem.pos.col) == (line, col + len("memory_half_life: ")), str(
         problem
     )
+
+
+@pytest.mark.parametrize(
+    ("n", "step", "words"),
+    [
+        (31, "week", "31 weekly steps"),
+        (1, "day", "1 daily step"),
+        (12, "month", "12 monthly steps"),
+        (12, "2 weeks", "12 steps of 2 weeks"),
+        (1, "14 days", "1 step of 14 days"),
+    ],
+)
+def test_steps_are_said_in_words(n, step, words):
+    from stances.timegrid import steps_in_words
+
+    assert steps_in_words(n, step) == words

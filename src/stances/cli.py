@@ -33,6 +33,7 @@ from stances.scenario.library import ARTICLE
 from stances.scenario.schema import json_schema
 from stances.scenario.skeleton import modeline, write_skeleton
 from stances.scenario.types import Scenario
+from stances.timegrid import steps_in_words
 
 if TYPE_CHECKING:
     from stances.analysis.compare import Dyad
@@ -371,7 +372,7 @@ def _run(ns: argparse.Namespace) -> int:
             f"{result.members} members, root seed {seed}" if result.members > 1 else f"seed {seed}"
         )
     )
-    _say(f"{scenario.title}: {len(result.dates) - 1} steps of {scenario.time.step}, {who}")
+    _say(f"{scenario.title}: {steps_in_words(len(result.dates) - 1, scenario.time.step)}, {who}")
     files = sorted(p.name for p in out.iterdir())
     _say(f"wrote {out}/  ({', '.join(files)})")
     _say()

@@ -38,6 +38,7 @@ from stances.result import Result
 from stances.scenario.models import Parameters
 from stances.store import load_run
 from stances.store_read import DamagedRunError, read_csv
+from stances.timegrid import steps_in_words
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_FIGURE_BYTES = 32 * 2**20  # the largest figure embedded (bytes); the shipped ones are < 1 MB
@@ -489,7 +490,7 @@ def _meta(source: Source) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in _mapping(m.get("versions")).items())
     text = (
         f"Run directory {source.directory}: {m.get('scenario')}, {m.get('start')} to "
-        f"{m.get('end')} in {m.get('steps')} steps of {m.get('step')}, {who}; written "
+        f"{m.get('end')} in {steps_in_words(int(m.get('steps') or 0), m.get('step'))}, {who}; written "
         f"{m.get('created', '?')} ({versions})."
     )
     return f'<p class="meta">{esc(text)}</p>'

@@ -56,17 +56,17 @@ def final_text(comparison: Comparison, dyads: list[Dyad], threshold: float) -> s
     table = [_final_row(comparison, dyad, threshold, ensemble, many) for dyad in dyads]
     width = max(len(c) for _, cells, _, _ in table for c in [*cells, *labels]) + 2
     note = "; then the share of futures ending above it" if ensemble else ""
-    labels = [labels[0], *(f"{label} (p>ref)" if ensemble else label for label in labels[1:])]
+    labels = [labels[0], *(f"{label} (share above)" if ensemble else label for label in labels[1:])]
     width = max(width, *(len(label) + 2 for label in labels))
     gap_width = max(len("largest gap (date)"), *(len(g) for _, _, g, _ in table))
     lines = [
         *notes,
         f"Final scores on {end:%d %b %Y} (median; in brackets the difference from {labels[0]}{note})",
         f"('largest gap': the difference at its largest over time; "
-        f"'parts': first date more than {threshold:g} apart)",
+        f"'apart from': the first date they are more than {threshold:g} apart)",
         f"  {'who -> whom':<12}"
         + "".join(f"{label:>{width}}" for label in labels)
-        + f"   {'largest gap (date)':<{gap_width}}   parts",
+        + f"   {'largest gap (date)':<{gap_width}}   apart from",
     ]
     for name, row, gap, parting in table:
         lines.append(

@@ -80,3 +80,16 @@ def step_dates(start: date, end: date, step: StepSpec) -> list[date]:
 def step_lengths(dates: list[date]) -> list[float]:
     """Length in days of each step: t_k - t_{k-1} for k = 1..K."""
     return [float((b - a).days) for a, b in itertools.pairwise(dates)]
+
+
+STEP_ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def steps_in_words(n: int, step: object) -> str:
+    """'31 weekly steps', '1 daily step', '12 steps of 2 weeks': n steps of a time step as
+    written (``str(step)``: 'week', '2 weeks', '14 days')."""
+    written = str(step)
+    plural = "" if n == 1 else "s"
+    if written in STEP_ADJECTIVES:
+        return f"{n} {STEP_ADJECTIVES[written]} step{plural}"
+    return f"{n} step{plural} of {written}"
