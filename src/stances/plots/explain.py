@@ -118,8 +118,9 @@ def explain_figure(explanation: Explanation, d: int) -> Figure:
     caption = (
         "Blue: raised the score, red: lowered it; each bar starts where the events before it "
         f"left the score, and together they lead from the score without events to the score "
-        f"with all of them. {note[0].upper()}{note[1:]}; all coalitions copy member "
-        f"{explanation.member}."
+        f"with all of them. {note[0].upper()}{note[1:]}: each subset of the events (a coalition) "
+        f"runs as its own what-if, all with member {explanation.member}'s draws of the uncertain "
+        "values."
     )
     fig.supxlabel(
         "\n".join(textwrap.wrap(caption, 190)),
