@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import re
 from datetime import date
 from pathlib import Path
 
@@ -236,3 +237,16 @@ def test_a_bigquery_csv_export_with_its_header_reads_as_the_tab_file(tmp_path):
         (r.key, r.actor, r.code) for r in b.records
     ]
     assert len(b.problems) == len(a.problems) == 4
+
+
+@pytest.mark.parametrize("source", ["gdelt", "icews"])
+def test_a_citation_counts_its_records_in_words(source):
+    path = GDELT if source == "gdelt" else ICEWS
+    reading = ed.read_export(path, source, _ids(source), ACTORS.split(","))
+    window = ed.window_of(reading.records, None, None)
+    header = ed.Header(source, "export", "stances import", {a: a for a in ACTORS.split(",")})
+    text = ed.scenario_text(ed.aggregate(reading.records, window[0], source), window, header)
+    counts = [int(n) for n in re.findall(r"\((\d+) records?[,)]", text)]
+    assert counts and sum(counts) == len(reading.records)  # every record, once (duplicates dropped)
+    assert not re.search(r"\b1 records\b|\b1 mentions\b", text)
+    assert "(1 record" in text

@@ -487,14 +487,17 @@ def _listed(values: Sequence[object]) -> str:
 def _cite(group: Sequence[Record], source: str) -> str:
     """The records of an event as its citation: their ids and the first source."""
     ids = sorted({r.key[0] for r in group})
+    n = len(group)
+    records = f"{n} record" if n == 1 else f"{n} records"
     if source == "gdelt":
         mentions = sum(r.mentions for r in group)
+        said = f"{mentions} mention" if mentions == 1 else f"{mentions} mentions"
         return (
-            f"GDELT 2.0 events, GLOBALEVENTID {_listed(ids)} ({len(group)} records, "
-            f"{mentions} mentions); first source: {group[0].source}"
+            f"GDELT 2.0 events, GLOBALEVENTID {_listed(ids)} ({records}, {said}); "
+            f"first source: {group[0].source}"
         )
     stories = sorted({int(r.source) for r in group})
-    return f"ICEWS coded events, Event ID {_listed(ids)} ({len(group)} records); Story ID {_listed(stories)}"
+    return f"ICEWS coded events, Event ID {_listed(ids)} ({records}); Story ID {_listed(stories)}"
 
 
 # ------------------------------------------------------------------------------------------
