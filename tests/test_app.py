@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import numpy as np
 import pytest
 import solara
@@ -145,3 +146,27 @@ def test_step_in_the_browser(tmp_path):
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def test_the_moved_most_figure_draws_the_scores_that_moved_most():
+    model = StanceModel()
+    for _ in range(14):
+        model.step()
+    result = result_of(model)
+    median, ids = result.median(), result.actor_ids
+    # brute force: every ordered pair's range so far
+    spans = {
+        f"{ids[i]} → {ids[j]}": float(median[:, i, j].max() - median[:, i, j].min())
+        for i in range(len(ids))
+        for j in range(len(ids))
+        if i != j
+    }
+    top = sorted(spans, key=lambda k: -spans[k])[:6]
+    figure = plots.moved_most_figure(result.dates, median, list(ids), until=model.dates[-1])
+    (ax,) = figure.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == top
+    for line in ax.get_lines()[: len(top)]:
+        a, b = line.get_label().split(" → ")
+        np.testing.assert_array_equal(line.get_ydata(), median[:, ids.index(a), ids.index(b)])
+    assert mdates.num2date(ax.get_xlim()[1]).date() == model.dates[-1]
+    assert "hostile" in ax.get_ylabel() and "friendly" in ax.get_ylabel()

@@ -1,7 +1,8 @@
 """``stances app``: the model in Mesa's own browser visualisation (SolaraViz).
 
 Sliders for the coupling shares, the memory half-life (weeks) and the noise; SolaraViz's own
-Step / Play / Reset; the relations so far (``plots.relations_figure`` on ``api.result_of``),
+Step / Play / Reset; the scores that moved most so far (``plots.moved_most_figure`` on
+``api.result_of``),
 the scores as a network, the score matrix and the events applied so far. The scenario file
 comes from the environment variable ``STANCES_APP_SCENARIO`` (default: the article), set by
 ``stances app FILE``, which runs ``python -m solara run stances.app:page``.
@@ -73,8 +74,13 @@ def StepInfo(model: StanceModel) -> solara.Element:
 
 
 def Relations(model: StanceModel) -> solara.Element:
-    """Relations over time, the run so far."""
-    return solara.FigureMatplotlib(plots.relations_figure(result_of(model)), format="png")
+    """Relations over time, the run so far: the scores that moved most (member median), on
+    one panel that stays readable in a card (``stances run`` draws every pair)."""
+    result = result_of(model)
+    figure = plots.moved_most_figure(
+        result.dates, result.median(), list(result.actor_ids), until=model.dates[-1]
+    )
+    return solara.FigureMatplotlib(figure, format="png")
 
 
 def Network(model: StanceModel) -> solara.Element:

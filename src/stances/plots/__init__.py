@@ -18,7 +18,7 @@ from stances.plots.compare import (
 )
 from stances.plots.discover import discover_figure
 from stances.plots.explain import explain_figure
-from stances.plots.network import network_figure
+from stances.plots.network import moved_most_figure, network_figure
 from stances.plots.relations import matrix_figure, relations_figure
 from stances.plots.sensitivity import sensitivity_figure, sensitivity_over_time_figure
 
@@ -31,6 +31,7 @@ __all__ = [
     "event_list",
     "explain_figure",
     "matrix_figure",
+    "moved_most_figure",
     "network_figure",
     "pairs_to_show",
     "posterior_figure",
