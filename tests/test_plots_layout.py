@@ -186,3 +186,64 @@ def test_the_difference_figure_says_what_is_compared_and_which_way(comparison):
     assert "hostile" in label and "friendlier" in label
     for ax in figure.axes[: len(dyads)]:  # no marker rides on the data as if it were one
         assert not [line for line in ax.get_lines() if line.get_marker() in ("^", "v")]
+
+
+BENCHMARKS = SCENARIOS.parent / "benchmarks"
+
+
+def texts_of(figure):
+    """Every Text the figure draws: its own texts, titles and legends, and for each shown
+    axes its texts, titles, axis labels, tick labels (those drawn) and legend."""
+    found = list(figure.texts) + [figure._suptitle, figure._supxlabel, figure._supylabel]
+    for legend in figure.legends:
+        found += legend.get_texts()
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        found += list(ax.texts) + [ax.title, ax._left_title, ax._right_title]
+        if ax.axison:
+            found += [ax.xaxis.label, ax.yaxis.label]
+            found += ax.xaxis.get_majorticklabels() + ax.yaxis.get_majorticklabels()
+        if ax.get_legend() is not None:
+            found += ax.get_legend().get_texts()
+    return [t for t in found if t is not None and t.get_visible() and t.get_text().strip()]
+
+
+def check_inside(figure) -> int:
+    """Assert every drawn text lies inside the figure (measured with its renderer, half a
+    pixel of slack); return how many texts were measured."""
+    renderer = drawn(figure)
+    box = figure.bbox
+    texts = texts_of(figure)
+    for t in texts:
+        b = t.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= b.x0 and b.x1 <= box.x1 + 0.5, (t.get_text(), b, box)
+        assert box.y0 - 0.5 <= b.y0 and b.y1 <= box.y1 + 0.5, (t.get_text(), b, box)
+    return len(texts)
+
+
+@pytest.fixture(scope="module")
+def uncertain():
+    """The benchmark with drawn dates and weights, one member and 20."""
+    path = BENCHMARKS / "article-uncertain.yaml"
+    return api.run(path, members=1), api.run(path, members=20)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_the_one_pair_figure_keeps_every_text_inside(uncertain, which):
+    result = uncertain[which]
+    figure = plots.relations_figure(result, pairs=[("AFG", "PAK")])
+    assert check_inside(figure) >= 20
+    title = figure._suptitle.get_text().replace("\n", " ")
+    assert ("20 members" in title) == (which == 1)
+
+
+def test_the_full_relations_figure_with_its_observations_keeps_every_text_inside(article):
+    from stances.analysis.observations import marks
+    from stances.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "article.yaml")
+    verdicts, _ = api.check(article, scenario)
+    figure = plots.relations_figure(article, marks(article, verdicts))
+    assert check_inside(figure) >= 40
+    check_numbers(figure)

@@ -133,6 +133,36 @@ def _levels(
     return rows, leftwards
 
 
+def text_width(text: str, fontsize: float) -> float:
+    """How wide one line of text is in the figures' font, in inches (measured with an Agg
+    renderer at 72 dpi, so one pixel is one point)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(1, 1, 72)
+    width, _, _ = renderer.get_text_width_height_descent(
+        text, FontProperties(size=fontsize), ismath=False
+    )
+    return float(width) / 72
+
+
+def wrap_to(text: str, fontsize: float, width_in: float) -> str:
+    """The text with each of its lines broken between words so that no line is wider than
+    `width_in` inches at `fontsize` points (a single word wider than that stays whole)."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and text_width(candidate, fontsize) > width_in:
+                out.append(line)
+                line = word
+            else:
+                line = candidate
+        out.append(line)
+    return "\n".join(out)
+
+
 def in_words(name: str) -> str:
     """An id as words: 'agree_to_exchange_ambassadors' -> 'agree to exchange ambassadors'."""
     return name.replace("_", " ").replace("-", " ")
@@ -178,8 +208,9 @@ def event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
     xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
     labels = [_event_label(r) for r in events.itertuples()]
     width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
-    per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
-    widths = np.array([len(t) * per_char for t in labels])
+    per_inch = (hi - lo) / max(width_in, 1.0)  # date units per inch of the strip
+    per_char = per_inch * 7 * 0.55 / 72  # 7 pt text, about 0.55 em a character
+    widths = np.array([text_width(" " + t + " ", 7) * per_inch for t in labels])
     held = events["lasts_until"].fillna(events["date"]).to_numpy()
     spans = np.asarray(mdates.date2num(held))
     rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char, spans=spans)
