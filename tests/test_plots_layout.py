@@ -194,13 +194,13 @@ BENCHMARKS = SCENARIOS.parent / "benchmarks"
 def texts_of(figure):
     """Every Text the figure draws: its own texts, titles and legends, and for each shown
     axes its texts, titles, axis labels, tick labels (those drawn) and legend."""
-    found = list(figure.texts) + [figure._suptitle, figure._supxlabel, figure._supylabel]
+    found = [*figure.texts, figure._suptitle, figure._supxlabel, figure._supylabel]
     for legend in figure.legends:
         found += legend.get_texts()
     for ax in figure.axes:
         if not ax.get_visible():
             continue
-        found += list(ax.texts) + [ax.title, ax._left_title, ax._right_title]
+        found += [*ax.texts, ax.title, ax._left_title, ax._right_title]
         if ax.axison:
             found += [ax.xaxis.label, ax.yaxis.label]
             found += ax.xaxis.get_majorticklabels() + ax.yaxis.get_majorticklabels()
