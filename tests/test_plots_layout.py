@@ -247,3 +247,28 @@ def test_the_full_relations_figure_with_its_observations_keeps_every_text_inside
     figure = plots.relations_figure(article, marks(article, verdicts))
     assert check_inside(figure) >= 40
     check_numbers(figure)
+
+
+LONG = (
+    "A very long scenario title that goes on about mediation, recognition, border clashes and "
+    "the exchange of ambassadors between the parties"
+)
+
+
+@pytest.mark.parametrize("count", [2, 4])
+@pytest.mark.parametrize("long", [False, True])
+def test_the_comparison_title_and_legend_never_meet(article, comparison, count, long):
+    from dataclasses import replace
+
+    results = [
+        replace(r, title=f"{LONG} {n}" if long else r.title)
+        for n, r in enumerate([*comparison.results, *comparison.results][:count])
+    ]
+    labels = [f"scenario-with-a-long-name-{n}" if long else f"s{n}" for n in range(count)]
+    both = Comparison(labels, results)
+    figure = plots.comparison_figure(both, both.dyads_that_differ(most=4))
+    renderer = drawn(figure)
+    title = figure._suptitle.get_window_extent(renderer)
+    (legend,) = figure.legends
+    assert not intersect(title, legend.get_window_extent(renderer))
+    check_inside(figure)

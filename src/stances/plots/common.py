@@ -378,20 +378,55 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
 
 
-def _wrap_title(title: str, width_in: float) -> str:
-    """Each line of a title wrapped to about 8 characters of 11 pt text per inch of the
-    figure's width (inches), which leaves the legend at the upper right its room."""
-    import textwrap
-
-    chars = max(40, int(8 * width_in))
-    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
+def _legend_under_title(fig: Figure, handles: list, labels: list[str], title: str) -> None:
+    """The title over the full width and the legend under it, with as many columns as fit
+    the figure's width: measured with the figure's renderer, the layout's box is lowered by
+    the legend's height (and a 4 pt gap) so that the panels start under both."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width_px = fig.bbox.width - 0.3 * fig.dpi
+    columns = len(labels)
+    while True:
+        legend = fig.legend(handles, labels, fontsize=8, frameon=False, ncols=columns)
+        box = legend.get_window_extent(renderer)
+        if box.width <= width_px or columns == 1:
+            break
+        legend.remove()
+        columns -= 1
+    text = fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    high = fig.bbox.height
+    gap = 4 / 72 * fig.dpi
+    title_px = text.get_window_extent(renderer).height
+    top = 0.98 * high - title_px - gap  # the legend's top, in pixels from the bottom
+    legend.set_bbox_to_anchor((0.01, top / high), transform=fig.transFigure)
+    legend.set_loc("upper left")
+    room = (0.98 * high - box.height - 2 * gap) / high
+    fig.get_layout_engine().set(rect=(0, 0, 1, room))  # type: ignore[union-attr, call-arg]
 
 
 def finish(fig: Figure, left: list, comparison, ylabel: str, title: str, note: str) -> None:
-    """Y labels on the left column, one legend of scenarios, the title, and the caption."""
+    """Y labels on the left column, one legend of scenarios, the title, and the caption.
+
+    The title and the legend share the top of the figure: the legend is measured with the
+    figure's renderer and the title wrapped (measured too) to the width left of it, less a
+    0.4 inch gap; when that would leave the title less than half the figure, the legend
+    goes under the title instead (``_legend_under_title``).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     for ax in left:
         ax.set_ylabel(ylabel, fontsize=7)
     handles, labels = left[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4)
-    fig.suptitle(_wrap_title(title, fig.get_figwidth()), fontsize=11, x=0.01, ha="left")
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width = fig.get_figwidth()
+    legend = fig.legend(
+        handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4
+    )
+    room = width - legend.get_window_extent(renderer).width / fig.dpi - 0.4
+    if room >= width / 2:
+        fig.suptitle(wrap_to(title, 11, room), fontsize=11, x=0.01, ha="left")
+    else:
+        legend.remove()
+        _legend_under_title(fig, handles, labels, wrap_to(title, 11, width - 0.3))
     fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)
