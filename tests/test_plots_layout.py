@@ -272,3 +272,50 @@ def test_the_comparison_title_and_legend_never_meet(article, comparison, count, 
     (legend,) = figure.legends
     assert not intersect(title, legend.get_window_extent(renderer))
     check_inside(figure)
+
+
+def test_a_drawn_date_is_numbered_alike_in_one_run_and_an_ensemble_and_sits_at_its_median():
+    from statistics import median
+
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    path = BENCHMARKS / "article-uncertain.yaml"
+    one, many = api.run(path, members=1), api.run(path, members=30)
+    listed = [plots.event_list(r) for r in (one, many)]
+    assert list(listed[0]["event"]) == list(listed[1]["event"])
+    assert list(listed[0]["n"]) == list(range(1, len(listed[0]) + 1))
+    # by hand: the file's dates, the window's middle (23 May) for the drawn one, ties in
+    # the file's order: the Beijing meeting comes after the ambassadors' agreement (21 May)
+    order = list(listed[1]["event"])
+    assert order.index("beijing-trilateral") == order.index("ambassadors-agreed") + 1
+    assert order.index("wang-muttaqi") + 1 == order.index("wang-dar")  # both 20 May
+    for result, table in zip((one, many), listed, strict=True):
+        draws = result.draws[result.draws["value_of"] == "events[beijing-trilateral].date"]
+        assert len(draws) == result.members
+        days = [date.fromordinal(int(v)) for v in draws["value"]]
+        assert all(date(2025, 5, 1) <= d <= date(2025, 6, 15) for d in days)
+        # the steps it was applied in, from the events table: each member's day lies in one
+        steps = result.events[result.events["event"] == "beijing-trilateral"]
+        starts = sorted(pd.to_datetime(steps["date"]).dt.date.unique())
+        assert all(any(s <= d < s + timedelta(weeks=1) for s in starts) for d in days)
+        centre = median(d.toordinal() for d in days)
+        (row,) = table[table["event"] == "beijing-trilateral"].itertuples()
+        assert row.date.toordinal() + row.date.hour / 24 == pytest.approx(centre)
+        assert row.since.date() == min(days) and row.until.date() == max(days)
+        # and the marker in the strip of the figure is drawn there
+        figure = plots.relations_figure(result, pairs=[("AFG", "PAK")])
+        strip = figure.axes[-1]
+        x = mdates.date2num(row.date)
+        markers = [
+            line.get_xdata()[0]
+            for line in strip.get_lines()
+            if line.get_marker() == "v" and len(line.get_xdata()) == 1
+        ]
+        assert any(abs(m - x) < 1e-6 for m in markers)
+        label = next(t.get_text() for t in strip.texts if "Beijing" in t.get_text())
+        assert label.strip().startswith(f"{row.n} ")
+        if result.members > 1:  # the members' range as a whisker on the marker's row
+            lo, hi = mdates.date2num(min(days)), mdates.date2num(max(days))
+            spans = [tuple(line.get_xdata()) for line in strip.get_lines()]
+            assert any(s == pytest.approx((lo, hi)) for s in spans if len(s) == 2)

@@ -120,7 +120,9 @@ def relations_figure(
     strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     event_strip(strip, events, x[0], x[-1])
     legend = (
-        "timeline of all events, on the same dates as the panels above, numbered by date; the numbers "
+        "timeline of all events, on the same dates as the panels above, numbered by date (a date "
+        "drawn per member by the middle of its window: its marker at the members' median, a "
+        "whisker over their dates); the numbers "
         "above each panel are the events that moved that pair, at their dates (red: conflict, blue: "
         "cooperation; hollow: decided by an actor)"
     )
