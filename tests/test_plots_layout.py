@@ -186,3 +186,136 @@ def test_the_difference_figure_says_what_is_compared_and_which_way(comparison):
     assert "hostile" in label and "friendlier" in label
     for ax in figure.axes[: len(dyads)]:  # no marker rides on the data as if it were one
         assert not [line for line in ax.get_lines() if line.get_marker() in ("^", "v")]
+
+
+BENCHMARKS = SCENARIOS.parent / "benchmarks"
+
+
+def texts_of(figure):
+    """Every Text the figure draws: its own texts, titles and legends, and for each shown
+    axes its texts, titles, axis labels, tick labels (those drawn) and legend."""
+    found = [*figure.texts, figure._suptitle, figure._supxlabel, figure._supylabel]
+    for legend in figure.legends:
+        found += legend.get_texts()
+    for ax in figure.axes:
+        if not ax.get_visible():
+            continue
+        found += [*ax.texts, ax.title, ax._left_title, ax._right_title]
+        if ax.axison:
+            found += [ax.xaxis.label, ax.yaxis.label]
+            found += ax.xaxis.get_majorticklabels() + ax.yaxis.get_majorticklabels()
+        if ax.get_legend() is not None:
+            found += ax.get_legend().get_texts()
+    return [t for t in found if t is not None and t.get_visible() and t.get_text().strip()]
+
+
+def check_inside(figure) -> int:
+    """Assert every drawn text lies inside the figure (measured with its renderer, half a
+    pixel of slack); return how many texts were measured."""
+    renderer = drawn(figure)
+    box = figure.bbox
+    texts = texts_of(figure)
+    for t in texts:
+        b = t.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= b.x0 and b.x1 <= box.x1 + 0.5, (t.get_text(), b, box)
+        assert box.y0 - 0.5 <= b.y0 and b.y1 <= box.y1 + 0.5, (t.get_text(), b, box)
+    return len(texts)
+
+
+@pytest.fixture(scope="module")
+def uncertain():
+    """The benchmark with drawn dates and weights, one member and 20."""
+    path = BENCHMARKS / "article-uncertain.yaml"
+    return api.run(path, members=1), api.run(path, members=20)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_the_one_pair_figure_keeps_every_text_inside(uncertain, which):
+    result = uncertain[which]
+    figure = plots.relations_figure(result, pairs=[("AFG", "PAK")])
+    assert check_inside(figure) >= 20
+    title = figure._suptitle.get_text().replace("\n", " ")
+    assert ("20 members" in title) == (which == 1)
+
+
+def test_the_full_relations_figure_with_its_observations_keeps_every_text_inside(article):
+    from stances.analysis.observations import marks
+    from stances.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "article.yaml")
+    verdicts, _ = api.check(article, scenario)
+    figure = plots.relations_figure(article, marks(article, verdicts))
+    assert check_inside(figure) >= 40
+    check_numbers(figure)
+
+
+LONG = (
+    "A very long scenario title that goes on about mediation, recognition, border clashes and "
+    "the exchange of ambassadors between the parties"
+)
+
+
+@pytest.mark.parametrize("count", [2, 4])
+@pytest.mark.parametrize("long", [False, True])
+def test_the_comparison_title_and_legend_never_meet(article, comparison, count, long):
+    from dataclasses import replace
+
+    results = [
+        replace(r, title=f"{LONG} {n}" if long else r.title)
+        for n, r in enumerate([*comparison.results, *comparison.results][:count])
+    ]
+    labels = [f"scenario-with-a-long-name-{n}" if long else f"s{n}" for n in range(count)]
+    both = Comparison(labels, results)
+    figure = plots.comparison_figure(both, both.dyads_that_differ(most=4))
+    renderer = drawn(figure)
+    title = figure._suptitle.get_window_extent(renderer)
+    (legend,) = figure.legends
+    assert not intersect(title, legend.get_window_extent(renderer))
+    check_inside(figure)
+
+
+def test_a_drawn_date_is_numbered_alike_in_one_run_and_an_ensemble_and_sits_at_its_median():
+    from statistics import median
+
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    path = BENCHMARKS / "article-uncertain.yaml"
+    one, many = api.run(path, members=1), api.run(path, members=30)
+    listed = [plots.event_list(r) for r in (one, many)]
+    assert list(listed[0]["event"]) == list(listed[1]["event"])
+    assert list(listed[0]["n"]) == list(range(1, len(listed[0]) + 1))
+    # by hand: the file's dates, the window's middle (23 May) for the drawn one, ties in
+    # the file's order: the Beijing meeting comes after the ambassadors' agreement (21 May)
+    order = list(listed[1]["event"])
+    assert order.index("beijing-trilateral") == order.index("ambassadors-agreed") + 1
+    assert order.index("wang-muttaqi") + 1 == order.index("wang-dar")  # both 20 May
+    for result, table in zip((one, many), listed, strict=True):
+        draws = result.draws[result.draws["value_of"] == "events[beijing-trilateral].date"]
+        assert len(draws) == result.members
+        days = [date.fromordinal(int(v)) for v in draws["value"]]
+        assert all(date(2025, 5, 1) <= d <= date(2025, 6, 15) for d in days)
+        # the steps it was applied in, from the events table: each member's day lies in one
+        steps = result.events[result.events["event"] == "beijing-trilateral"]
+        starts = sorted(pd.to_datetime(steps["date"]).dt.date.unique())
+        assert all(any(s <= d < s + timedelta(weeks=1) for s in starts) for d in days)
+        centre = median(d.toordinal() for d in days)
+        (row,) = table[table["event"] == "beijing-trilateral"].itertuples()
+        assert row.date.toordinal() + row.date.hour / 24 == pytest.approx(centre)
+        assert row.since.date() == min(days) and row.until.date() == max(days)
+        # and the marker in the strip of the figure is drawn there
+        figure = plots.relations_figure(result, pairs=[("AFG", "PAK")])
+        strip = figure.axes[-1]
+        x = mdates.date2num(row.date)
+        markers = [
+            line.get_xdata()[0]
+            for line in strip.get_lines()
+            if line.get_marker() == "v" and len(line.get_xdata()) == 1
+        ]
+        assert any(abs(m - x) < 1e-6 for m in markers)
+        label = next(t.get_text() for t in strip.texts if "Beijing" in t.get_text())
+        assert label.strip().startswith(f"{row.n} ")
+        if result.members > 1:  # the members' range as a whisker on the marker's row
+            lo, hi = mdates.date2num(min(days)), mdates.date2num(max(days))
+            spans = [tuple(line.get_xdata()) for line in strip.get_lines()]
+            assert any(s == pytest.approx((lo, hi)) for s in spans if len(s) == 2)

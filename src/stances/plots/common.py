@@ -34,14 +34,67 @@ def event_colour(goldstein: float) -> str:
     return CONFLICT if goldstein < 0 else COOPERATION if goldstein > 0 else NEUTRAL
 
 
+def _drawn_dates(result: Result) -> dict[str, np.ndarray]:
+    """Each scripted event whose date is drawn per member: the days the members drew (as
+    ``draws`` gives them, under ``events[ID].date`` or a design's ``events.ID.date``), as
+    matplotlib-free proleptic ordinals (float days), one per member."""
+    draws = result.draws
+    if draws is None or draws.empty:
+        return {}
+    found: dict[str, np.ndarray] = {}
+    for key, rows in draws.groupby("value_of", sort=False):
+        name = str(key)
+        for head, tail in (("events[", "].date"), ("events.", ".date")):
+            if name.startswith(head) and name.endswith(tail):
+                found[name[len(head) : -len(tail)]] = rows["value"].to_numpy(dtype=float)
+    return found
+
+
+def _from_ordinal(day: float) -> pd.Timestamp:
+    """A proleptic ordinal (1 = 0001-01-01), fractions of a day kept, as a timestamp."""
+    whole = int(np.floor(day))
+    return pd.Timestamp(date.fromordinal(whole)) + pd.Timedelta(days=day - whole)
+
+
+def _file_order(result: Result) -> dict[str, tuple[float, int]]:
+    """Each scripted event's place in the file: (the date the file gives, as an ordinal; for
+    a drawn date the centre of its distribution, the middle of a uniform window or the
+    median of a choice), its index among the file's events). Empty when the result carries
+    no resolved scenario."""
+    events = result.manifest.get("resolved_scenario", {}).get("events", []) or []
+    order: dict[str, tuple[float, int]] = {}
+    for index, event in enumerate(events):
+        written = event.get("date")
+        if isinstance(written, dict) and written:
+            (kind, args), *_ = written.items()
+            days = [pd.Timestamp(str(a)).toordinal() for a in args]
+            centre = (days[0] + days[-1]) / 2 if kind == "uniform" else float(np.median(days))
+        elif written is not None:
+            centre = float(pd.Timestamp(str(written)).toordinal())
+        else:
+            continue
+        order[str(event.get("id"))] = (centre, index)
+    return order
+
+
 def event_list(result: Result) -> pd.DataFrame:
-    """One row per event (an event whose date is drawn per member appears once, with the
-    range of its dates), numbered by first date: n, date, until, lasts_until, event, who,
-    type, ...; lasts_until is the step boundary up to which a lasting event held (the end of
-    the last step it pressed in, in any member; NaT for a one-off)."""
+    """One row per event: n, date, since, until, lasts_until, event, label, who, type,
+    goldstein, origin.
+
+    An event whose date is drawn per member appears once, at the median of the members'
+    drawn dates (``draws``; without them, the member-weighted median of the dates of the
+    steps it applied in), with since/until the earliest and latest of those dates (for any
+    other event since = until = date). lasts_until is the step boundary up to which a lasting
+    event held (the end of the last step it pressed in, in any member; NaT for a one-off).
+    Numbered in the same order for one run and an ensemble of the same scenario: scripted
+    events by the date the file gives (a drawn date's centre), then their order in the file;
+    events an actor decided by the date they first happened, after the scripted ones of
+    that day.
+    """
     columns = [
         "n",
         "date",
+        "since",
         "until",
         "lasts_until",
         "event",
@@ -60,12 +113,43 @@ def event_list(result: Result) -> pd.DataFrame:
     presses = ev[ev["origin"] == "lasting"].groupby("event")["step"].max()
     held_to = {e: pd.Timestamp(result.dates[step]) for e, step in presses.items()}
     ev = ev[ev["origin"] != "lasting"]
+    if ev.empty:
+        return pd.DataFrame(columns=columns)
     grouped = ev.groupby(["event", "origin"], sort=False)
     first = grouped.first().reset_index()
+    first["since"] = grouped["date"].min().to_numpy()
     first["until"] = grouped["date"].max().to_numpy()
+    drawn = _drawn_dates(result)
+    for i, row in first.iterrows():
+        if row["origin"] != "scripted":
+            continue
+        if row["event"] in drawn:
+            days = drawn[row["event"]]
+            first.at[i, "date"] = _from_ordinal(float(np.median(days)))
+            first.at[i, "since"] = _from_ordinal(float(days.min()))
+            first.at[i, "until"] = _from_ordinal(float(days.max()))
+        elif row["until"] > row["since"]:  # no draws: weigh each step's date by its members
+            rows = ev[(ev["event"] == row["event"]) & (ev["origin"] == "scripted")]
+            days = np.repeat(
+                [d.toordinal() for d in rows["date"]], rows["members"].clip(lower=1)
+            ).astype(float)
+            first.at[i, "date"] = _from_ordinal(float(np.median(days)))
     lasts = first["event"].map(held_to).where(first["origin"] == "scripted")
     first["lasts_until"] = pd.to_datetime(lasts)
-    first = first.sort_values("date", kind="stable").reset_index(drop=True)
+    for name in ("date", "since", "until"):
+        first[name] = pd.to_datetime(first[name])
+    order = _file_order(result)
+
+    def key(r) -> tuple[float, int, int]:
+        """(day, 0 for a scripted event of the file else 1, index in the file)."""
+        if r.origin == "scripted" and r.event in order:
+            centre, index = order[r.event]
+            return float(np.floor(centre)), 0, index
+        return float(r.date.toordinal()), 1, 0
+
+    keys = [key(r) for r in first.itertuples()]
+    first["_day"], first["_kind"], first["_index"] = zip(*keys, strict=True)
+    first = first.sort_values(["_day", "_kind", "_index"], kind="stable").reset_index(drop=True)
     first.insert(0, "n", np.arange(1, len(first) + 1))
     return first[columns]
 
@@ -133,6 +217,36 @@ def _levels(
     return rows, leftwards
 
 
+def text_width(text: str, fontsize: float) -> float:
+    """How wide one line of text is in the figures' font, in inches (measured with an Agg
+    renderer at 72 dpi, so one pixel is one point)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(1, 1, 72)
+    width, _, _ = renderer.get_text_width_height_descent(
+        text, FontProperties(size=fontsize), ismath=False
+    )
+    return float(width) / 72
+
+
+def wrap_to(text: str, fontsize: float, width_in: float) -> str:
+    """The text with each of its lines broken between words so that no line is wider than
+    `width_in` inches at `fontsize` points (a single word wider than that stays whole)."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and text_width(candidate, fontsize) > width_in:
+                out.append(line)
+                line = word
+            else:
+                line = candidate
+        out.append(line)
+    return "\n".join(out)
+
+
 def in_words(name: str) -> str:
     """An id as words: 'agree_to_exchange_ambassadors' -> 'agree to exchange ambassadors'."""
     return name.replace("_", " ").replace("-", " ")
@@ -160,8 +274,8 @@ def _event_label(r) -> str:
         text = f"{r.n} {r.label}: {_who(r.who)}{kind}"
     else:
         text = f"{r.n} {_who(r.who)}, {in_words(r.type)} ({r.origin})"
-    if r.until > r.date:
-        text += f", {r.date:%d %b}–{r.until:%d %b} (drawn per member)"
+    if r.until > r.since:
+        text += f", {r.date:%d %b}, members {r.since:%d %b}–{r.until:%d %b} (drawn per member)"
     if not pd.isna(r.lasts_until):
         text += f", held to {r.lasts_until - pd.Timedelta(days=1):%d %b %Y}"
     return text
@@ -174,20 +288,24 @@ def event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
         ax.spines[side].set_visible(False)
     if events.empty:
         return
+    events = events.sort_values("date", kind="stable")  # laid out by date, numbered as given
     lo, hi = mdates.date2num(x0), mdates.date2num(x1)
     xs = np.asarray(mdates.date2num(events["date"].to_numpy()))
     labels = [_event_label(r) for r in events.itertuples()]
     width_in = ax.get_position().width * ax.figure.get_figwidth()  # type: ignore[union-attr]
-    per_char = (hi - lo) * (7 * 0.52 / 72) / max(width_in, 1.0)  # 7 pt text, about 0.52 em a char
-    widths = np.array([len(t) * per_char for t in labels])
+    per_inch = (hi - lo) / max(width_in, 1.0)  # date units per inch of the strip
+    per_char = per_inch * 7 * 0.55 / 72  # 7 pt text, about 0.55 em a character
+    widths = np.array([text_width(" " + t + " ", 7) * per_inch for t in labels])
     held = events["lasts_until"].fillna(events["date"]).to_numpy()
     spans = np.asarray(mdates.date2num(held))
     rows, leftwards = _levels(xs, widths, hi, pad=2 * per_char, spans=spans)
     depth = max(rows) + 1
     ax.set_ylim(-depth - 0.3, 0.6)
+    sinces = np.asarray(mdates.date2num(events["since"].to_numpy()))
     untils = np.asarray(mdates.date2num(events["until"].to_numpy()))
-    for x, until, span, label, row, left, g, origin in zip(
+    for x, since, until, span, label, row, left, g, origin in zip(
         xs,
+        sinces,
         untils,
         spans,
         labels,
@@ -202,8 +320,17 @@ def event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
         if span > x:  # a lasting event: a band over the days it held, in its label's row
             ax.fill_between([x, span], y - 0.42, y + 0.42, color=colour, alpha=0.14, lw=0)
         ax.plot([x, x], [0.35, y], color=colour, lw=0.6, alpha=0.7)
-        if until > x:  # a date drawn per member: the range it fell in
-            ax.plot([x, until], [0.35, 0.35], color=colour, lw=3, alpha=0.5, solid_capstyle="butt")
+        if until > since:  # a date drawn per member: a whisker over the members' dates
+            ax.plot(
+                [since, until],
+                [0.35, 0.35],
+                color=colour,
+                lw=1.2,
+                alpha=0.6,
+                marker="|",
+                ms=7,
+                solid_capstyle="butt",
+            )
         ax.plot(
             [x],
             [0.35],
@@ -224,16 +351,17 @@ def event_strip(ax: Axes, events: pd.DataFrame, x0: date, x1: date) -> None:
 
 
 def number_groups(events: pd.DataFrame, days: int = 6) -> list[tuple[pd.Timestamp, str, str]]:
-    """Event numbers grouped when their dates are within `days`: (date, '10-13', colour)."""
+    """Event numbers grouped when their dates are within `days`, in date order: (date,
+    '10-13', colour); numbers within a group ascending."""
     groups: list[list] = []
-    for row in events.itertuples():
+    for row in events.sort_values("date", kind="stable").itertuples():
         if groups and (row.date - groups[-1][-1].date).days <= days:
             groups[-1].append(row)
         else:
             groups.append([row])
     out = []
     for g in groups:
-        numbers = [r.n for r in g]
+        numbers = sorted(r.n for r in g)
         consecutive = numbers == list(range(numbers[0], numbers[-1] + 1))
         text = (
             f"{numbers[0]}–{numbers[-1]}"
@@ -347,20 +475,55 @@ def _caption(comparison, note: str = "", width: int = 150) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") for line in lines)
 
 
-def _wrap_title(title: str, width_in: float) -> str:
-    """Each line of a title wrapped to about 8 characters of 11 pt text per inch of the
-    figure's width (inches), which leaves the legend at the upper right its room."""
-    import textwrap
-
-    chars = max(40, int(8 * width_in))
-    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
+def _legend_under_title(fig: Figure, handles: list, labels: list[str], title: str) -> None:
+    """The title over the full width and the legend under it, with as many columns as fit
+    the figure's width: measured with the figure's renderer, the layout's box is lowered by
+    the legend's height (and a 4 pt gap) so that the panels start under both."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width_px = fig.bbox.width - 0.3 * fig.dpi
+    columns = len(labels)
+    while True:
+        legend = fig.legend(handles, labels, fontsize=8, frameon=False, ncols=columns)
+        box = legend.get_window_extent(renderer)
+        if box.width <= width_px or columns == 1:
+            break
+        legend.remove()
+        columns -= 1
+    text = fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    high = fig.bbox.height
+    gap = 4 / 72 * fig.dpi
+    title_px = text.get_window_extent(renderer).height
+    top = 0.98 * high - title_px - gap  # the legend's top, in pixels from the bottom
+    legend.set_bbox_to_anchor((0.01, top / high), transform=fig.transFigure)
+    legend.set_loc("upper left")
+    room = (0.98 * high - box.height - 2 * gap) / high
+    fig.get_layout_engine().set(rect=(0, 0, 1, room))  # type: ignore[union-attr, call-arg]
 
 
 def finish(fig: Figure, left: list, comparison, ylabel: str, title: str, note: str) -> None:
-    """Y labels on the left column, one legend of scenarios, the title, and the caption."""
+    """Y labels on the left column, one legend of scenarios, the title, and the caption.
+
+    The title and the legend share the top of the figure: the legend is measured with the
+    figure's renderer and the title wrapped (measured too) to the width left of it, less a
+    0.4 inch gap; when that would leave the title less than half the figure, the legend
+    goes under the title instead (``_legend_under_title``).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     for ax in left:
         ax.set_ylabel(ylabel, fontsize=7)
     handles, labels = left[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4)
-    fig.suptitle(_wrap_title(title, fig.get_figwidth()), fontsize=11, x=0.01, ha="left")
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width = fig.get_figwidth()
+    legend = fig.legend(
+        handles, labels, loc="outside upper right", fontsize=8, frameon=False, ncols=4
+    )
+    room = width - legend.get_window_extent(renderer).width / fig.dpi - 0.4
+    if room >= width / 2:
+        fig.suptitle(wrap_to(title, 11, room), fontsize=11, x=0.01, ha="left")
+    else:
+        legend.remove()
+        _legend_under_title(fig, handles, labels, wrap_to(title, 11, width - 0.3))
     fig.supxlabel(_caption(comparison, note), fontsize=7.5, ha="left", x=0.01)

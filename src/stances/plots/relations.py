@@ -3,7 +3,6 @@ the matrix of scores at the start and the end."""
 
 from __future__ import annotations
 
-import textwrap
 from typing import TYPE_CHECKING
 
 import matplotlib.dates as mdates
@@ -32,6 +31,7 @@ from stances.plots.common import (
     pairs_to_show,
     stack_above,
     touches,
+    wrap_to,
 )
 
 NUMBER_SIZE = 6.5  # pt, the event numbers above the panels
@@ -120,19 +120,19 @@ def relations_figure(
     strip.set_title("All events, by date", fontsize=9, loc="left", pad=14)
     event_strip(strip, events, x[0], x[-1])
     legend = (
-        "timeline of all events, on the same dates as the panels above, numbered by date; the numbers "
+        "timeline of all events, on the same dates as the panels above, numbered by date (a date "
+        "drawn per member by the middle of its window: its marker at the members' median, a "
+        "whisker over their dates); the numbers "
         "above each panel are the events that moved that pair, at their dates (red: conflict, blue: "
         "cooperation; hollow: decided by an actor)"
     )
-    strip.set_xlabel("\n".join(textwrap.wrap(legend, int(width * 17))), fontsize=8)
+    strip.set_xlabel(wrap_to(legend, 8, width - 1.4), fontsize=8)  # centred under the strip
     if marks:
         _mark_caption(fig.add_subplot(grid[nrows + 1, :]), marks, set(pairs))
     members = result.members
     what = "median and 50 % / 90 % bands of " + f"{members} members" if members > 1 else "one run"
-    fig.suptitle(
-        f"{result.title}\nHow each state regards the other, {x[0]:%d %b %Y} – {x[-1]:%d %b %Y} ({what})",
-        fontsize=12,
-    )
+    title = f"{result.title}\nHow each state regards the other, {x[0]:%d %b %Y} – {x[-1]:%d %b %Y} ({what})"
+    fig.suptitle(wrap_to(title, 12, width - 0.4), fontsize=12)
     stack_above(fig, list(numbers.items()), NUMBER_SIZE)
     return fig
 
@@ -232,12 +232,17 @@ def _mark_caption(ax: Axes, marks: list[Mark], pairs: set[tuple[str, str]]) -> N
                 color=HOLDS if m.holds else FAILS,
             )
     held = sum(m.holds for m in marks)
+    width = ax.figure.get_figwidth() - 0.4  # type: ignore[union-attr]
     ax.set_title(
-        f"Observations, {held} of {len(marks)} hold (blue ✓: holds, vermilion ✗: does not). On "
-        "the panels: a level is a dashed line at its bound (▲ the score must stay above it, ▼ "
-        "below; ○ the score it is compared with),\na change an arrow from the level at the start "
-        "of its window (dotted) to the side it must end on, the date of an extreme a bracket "
-        "over its window, a comparison with another score a solid bar |—| over its period at the panel's edge",
+        wrap_to(
+            f"Observations, {held} of {len(marks)} hold (blue ✓: holds, vermilion ✗: does not). On "
+            "the panels: a level is a dashed line at its bound (▲ the score must stay above it, ▼ "
+            "below; ○ the score it is compared with),\na change an arrow from the level at the start "
+            "of its window (dotted) to the side it must end on, the date of an extreme a bracket "
+            "over its window, a comparison with another score a solid bar |—| over its period at the panel's edge",
+            7.5,
+            width,
+        ),
         fontsize=7.5,
         loc="left",
     )
