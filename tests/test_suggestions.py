@@ -111,3 +111,57 @@ def test_several_suggestions_read_as_a_list():
     assert suggest("mediation", ["mediate", "reject_mediation"]) == " (did you mean 'mediate'?)"
     assert suggestions("recognise", ["grant_recognition", "airstrike"]) == ["grant_recognition"]
     assert suggest("qqq", ["airstrike"]) == ""
+
+
+# --------------------------------------------------------------------------------------------
+# a list written as target: of a meeting or mediation
+
+
+def events_of(*lines: str) -> str:
+    """MINIMAL with its one event replaced by the given lines (indented under `- `)."""
+    head = MINIMAL.split("events:\n")[0]
+    return (
+        head + "events:\n  - id: e\n    date: 2025-01-10\n" + "".join(f"    {x}\n" for x in lines)
+    )
+
+
+MEDIATION_HINT = "takes parties: [A, B] (a mediation acts on two parties), not target:"
+MEETING_HINT = "takes parties: [A, B, ...] (a meeting joins the actor and its parties), not target:"
+
+
+@pytest.mark.parametrize(
+    ("lines", "hint"),
+    [
+        (("type: mediate", "actor: IND", "target: [PAK, AFG]"), f"mediate {MEDIATION_HINT}"),
+        (("type: meet", "actor: IND", "target: [PAK, AFG]"), f"meet {MEETING_HINT}"),
+        (("type: sign_agreement", "actor: IND", "target: [PAK]"), f"sign_agreement {MEETING_HINT}"),
+        (
+            ('cameo: "045"', "form: mediation", "actor: IND", "target: [PAK, AFG]"),
+            f"this event {MEDIATION_HINT}",
+        ),
+    ],
+)
+def test_a_list_target_of_a_meeting_or_mediation_says_to_write_parties(write_scenario, lines, hint):
+    text = events_of(*lines)
+    path = write_scenario(text)
+    line, col = position_of(text, "target:")
+    assert str(only_problem(path)) == f"{path}:{line}:{col}: events[e].target: {hint}"
+
+
+def test_a_list_target_of_a_directed_event_is_still_not_text(write_scenario):
+    text = events_of("type: visit", "actor: IND", "target: [PAK, AFG]")
+    path = write_scenario(text)
+    line, col = position_of(text, "[PAK")
+    assert str(only_problem(path)) == (
+        f"{path}:{line}:{col}: events[e].target: expected text, got ['PAK', 'AFG']"
+    )
+
+
+def test_a_list_target_of_a_files_own_meeting_type_says_to_write_parties(write_scenario):
+    own = 'event_types:\n  summit: {cameo: "044", form: meeting}\n'
+    text = own + events_of("type: summit", "actor: IND", "target: [PAK, AFG]")
+    path = write_scenario(text)
+    line, col = position_of(text, "target:")
+    assert (
+        str(only_problem(path)) == f"{path}:{line}:{col}: events[e].target: summit {MEETING_HINT}"
+    )
