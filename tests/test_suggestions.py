@@ -14,6 +14,7 @@ from helpers import only_problem, position_of
 from hypothesis import given
 from hypothesis import strategies as st
 
+import stances
 from stances.cli import main
 from stances.errors import SUGGESTED_MAX, suggest, suggestions
 
@@ -165,3 +166,49 @@ def test_a_list_target_of_a_files_own_meeting_type_says_to_write_parties(write_s
     assert (
         str(only_problem(path)) == f"{path}:{line}:{col}: events[e].target: summit {MEETING_HINT}"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# extends: a missing parent
+
+SHIPPED = Path(stances.__file__).parent / "scenarios"
+
+
+def test_extends_a_shipped_name_from_elsewhere_says_how_to_reach_the_shipped_file(write_scenario):
+    (SHIPPED / "article.yaml").resolve(strict=True)  # the name is that of a shipped scenario
+    write_scenario(MINIMAL, "bad-type.yaml")  # a neighbour whose name is not close
+    text = "title: w\nextends: article.yaml\n"
+    path = write_scenario(text, "what-if.yaml")
+    line, col = position_of(text, "article.yaml")
+    message = str(only_problem(path))
+    head = (
+        f"{path}:{line}:{col}: extends: no such file: {path.parent / 'article.yaml'} (paths are "
+        "relative to this file); article.yaml is a scenario shipped with stances: write extends: "
+    )
+    assert message.startswith(head), message
+    written = message.removeprefix(head)
+    # the advice, followed, reaches the shipped file and the what-if loads
+    assert (path.parent / written).resolve() == (SHIPPED / "article.yaml").resolve()
+    path.write_text(f"title: w\nextends: {written}\n", encoding="utf-8")
+    assert stances.load_scenario(path).title == "w"
+
+
+def test_extends_a_misspelt_shipped_name_names_the_shipped_file(write_scenario):
+    text = "title: w\nextends: no-mediaton.yaml\n"
+    path = write_scenario(text, "what-if.yaml")
+    message = str(only_problem(path))
+    assert " (did you mean the shipped scenario no-mediation.yaml? write extends: " in message
+    written = message.split("write extends: ")[1].removesuffix(")")
+    assert (path.parent / written).resolve() == (SHIPPED / "no-mediation.yaml").resolve()
+
+
+def test_extends_a_misspelt_neighbour_names_it_and_a_far_name_nothing(write_scenario):
+    write_scenario(MINIMAL, "bad-type.yaml")
+    for ref, hint in [("bad-typ.yaml", " (did you mean 'bad-type.yaml'?)"), ("zzz.yaml", "")]:
+        text = f"title: w\nextends: {ref}\n"
+        path = write_scenario(text, "what-if.yaml")
+        line, col = position_of(text, ref)
+        assert str(only_problem(path)) == (
+            f"{path}:{line}:{col}: extends: no such file: {path.parent / ref} "
+            f"(paths are relative to this file){hint}"
+        )

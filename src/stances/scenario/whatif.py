@@ -30,6 +30,7 @@ from stances.scenario.document import (
     yaml_reader,
 )
 from stances.scenario.keys import MERGED_SECTIONS, settable_path
+from stances.scenario.library import shipped, shipped_names
 from stances.scenario.models import SECTIONS, expand_shorthand
 
 WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
@@ -125,10 +126,40 @@ def _parent_of(child: Doc, seen: list[str]) -> tuple[Path, Problem | None]:
     why = file_problem(parent_path)
     if why == "no such file":
         message = f"no such file: {parent_path} (paths are relative to this file)"
-        return parent_path, problem(child, ("extends",), message + nearest_file(parent_path, ref))
+        return parent_path, problem(child, ("extends",), message + _meant(parent_path, ref))
     if why is not None:
         return parent_path, problem(child, ("extends",), f"{parent_path}: {why}")
     return parent_path, None
+
+
+def _meant(missing: Path, ref: str) -> str:
+    """What a missing parent may be: the shipped scenario of that name (written as `extends:`
+    reaches it from missing's folder), else the closest files in that folder, else the closest
+    shipped scenario; '' when nothing is close."""
+    names = shipped_names()
+    if missing.name in names:
+        where = _written_from(missing.parent, shipped(missing.name))
+        return f"; {missing.name} is a scenario shipped with stances: write extends: {where}"
+    near = nearest_file(missing, ref)
+    if near:
+        return near
+    stems = {Path(name).stem: name for name in names}
+    found = suggestions(missing.stem, stems) if missing.suffix in (".yaml", ".yml", "") else []
+    if not found:
+        return ""
+    where = _written_from(missing.parent, shipped(stems[found[0]]))
+    return f" (did you mean the shipped scenario {stems[found[0]]}? write extends: {where})"
+
+
+def _written_from(folder: Path, path: Path) -> str:
+    """path as `extends:` in a file of folder may write it: relative to folder, or absolute
+    when that is shorter (or no relative path exists, as across Windows drives)."""
+    absolute = str(path.resolve())
+    try:
+        relative = os.path.relpath(absolute, folder.resolve())
+    except ValueError:
+        return absolute
+    return relative if len(relative) <= len(absolute) else absolute
 
 
 def _misspelt_what_if(doc: Doc) -> list[Problem]:
