@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,14 +59,62 @@ def shown(value: object, limit: int = SHOWN_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+SUGGESTED_MAX = 3  # names a "did you mean" offers at most
+
+
+def _words(name: str) -> list[str]:
+    """The lower-case words of a snake_case, kebab-case or dotted name ('grant_recognition' ->
+    ['grant', 'recognition'])."""
+    return [w for w in re.split(r"[_\-.\s]+", name.lower()) if w]
+
+
+def _shares_stem(word: str, part: str) -> bool:
+    """Whether two lower-case words share a stem: the first 5 letters (or all of the shorter,
+    when it has 4 or more), e.g. 'recognise' and 'recognition', 'deport' and 'deportation'."""
+    stem = min(len(word), len(part), 5)
+    return stem >= 4 and word[:stem] == part[:stem]
+
+
+def _same_word(word: str, part: str) -> bool:
+    """Whether two lower-case words of 4 letters or more (shorter ones, 'no', 'of', match too
+    much) look alike: a shared stem or a difflib ratio of 0.8 or more."""
+    if min(len(word), len(part)) < 4:
+        return False
+    return _shares_stem(word, part) or difflib.SequenceMatcher(None, word, part).ratio() >= 0.8
+
+
+def suggestions(word: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates `word` may have meant, best first, at most SUGGESTED_MAX: the one equal to
+    it but for case; else the closest by difflib (ratio >= 0.6, case ignored), as ever; else
+    those with a word (of a snake_case name) like a word of `word` (_same_word), e.g.
+    'recognise' -> ['grant_recognition']."""
+    names = list(dict.fromkeys(str(c) for c in candidates))
+    text = str(word).lower()
+    same = [c for c in names if c.lower() == text]
+    if same:
+        return same[:1]
+    lowered = {c.lower(): c for c in reversed(names)}  # the first of equal-but-for-case names
+    close = difflib.get_close_matches(text, lowered, n=1)
+    if close:
+        return [lowered[close[0]]]
+    mine = _words(text)
+    alike = [n for n in names if any(_same_word(w, p) for w in mine for p in _words(n))]
+    return alike[:SUGGESTED_MAX]
+
+
+def did_you_mean(names: list[str]) -> str:
+    """' (did you mean 'x'?)', ' (did you mean 'x' or 'y'?)', ' (did you mean 'x', 'y' or
+    'z'?)'; '' for no names."""
+    if not names:
+        return ""
+    quoted = [f"'{name}'" for name in names]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" (did you mean {listed}?)"
+
+
 def suggest(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for the closest candidate, or '' when nothing is close."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
-    if not match:
-        lowered = {str(c).lower(): str(c) for c in candidates}
-        if str(word).lower() in lowered:
-            match = [lowered[str(word).lower()]]
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    """' (did you mean ...?)' naming the suggestions() for word, or '' when nothing is close."""
+    return did_you_mean(suggestions(word, candidates))
 
 
 # Bidirectional overrides and isolates reorder what a terminal shows (Unicode TR #9).

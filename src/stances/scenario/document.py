@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import os
 import re
 import stat
@@ -38,7 +39,14 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
-from stances.errors import Position, Problem, ScenarioError, shown
+from stances.errors import (
+    Position,
+    Problem,
+    ScenarioError,
+    did_you_mean,
+    shown,
+    suggestions,
+)
 
 KeyPath = tuple[str | int, ...]
 
@@ -491,6 +499,23 @@ def _decoded(data: bytes, file: str) -> str:
         raise ScenarioError([Problem(Position(file, line, col), "", message)]) from None
 
 
+MAX_LISTED = 1000  # entries of a folder looked at to suggest the file meant
+
+
+def nearest_file(missing: Path, ref: str) -> str:
+    """' (did you mean 'scenarios/article.yaml'?)' for the closest .yaml/.yml names in missing's
+    folder, written as ref writes missing (the first MAX_LISTED entries of the folder; '' when
+    none is close or it cannot be listed)."""
+    try:
+        entries = itertools.islice(os.scandir(missing.parent), MAX_LISTED)
+        names = [e.name for e in entries if e.name.endswith((".yaml", ".yml"))]
+    except OSError:
+        return ""
+    folder = ref[: len(ref) - len(missing.name)] if ref.endswith(missing.name) else ""
+    stems = {Path(name).stem: name for name in sorted(names, reverse=True)}  # .yaml before .yml
+    return did_you_mean([folder + stems[stem] for stem in suggestions(missing.stem, stems)])
+
+
 def read_yaml(path: Path) -> Doc:
     """Read one YAML file into a Doc; ScenarioError if it cannot be read or is not valid YAML."""
     why = file_problem(path)
@@ -503,6 +528,8 @@ def read_yaml(path: Path) -> Doc:
         else:
             if len(data) > MAX_FILE_BYTES:  # grew since it was looked at
                 why = f"the file has more than {MAX_FILE_BYTES:,} bytes"
+    if why == "no such file":
+        why += nearest_file(Path(path), str(path))
     if why is not None:
         raise ScenarioError([Problem(Position(str(path)), "", why)])
     doc = parse_yaml(_decoded(data, str(path)), str(path))

@@ -12,5 +12,15 @@ def shipped(name: str) -> Path:
     return Path(str(resources.files("stances").joinpath("scenarios", name)))
 
 
+def shipped_names() -> list[str]:
+    """The file names of the shipped scenarios ('article.yaml', 'no-mediation.yaml', ...),
+    sorted; [] when the folder cannot be listed."""
+    try:
+        folder = resources.files("stances").joinpath("scenarios")
+        return sorted(p.name for p in folder.iterdir() if p.name.endswith((".yaml", ".yml")))
+    except OSError:
+        return []
+
+
 ARTICLE = shipped("article.yaml")
 """The article scenario: what `stances` with no arguments and ``StanceModel()`` run."""

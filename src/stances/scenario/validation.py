@@ -8,6 +8,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from stances.catalogue import Form, named_types
 from stances.errors import Problem, shown, suggest
 from stances.scenario.document import Doc, KeyPath, problem
 
@@ -73,9 +74,59 @@ def _pydantic_problems(doc: Doc, prefix: KeyPath, tp: Any, exc: ValidationError)
             )
         elif err["type"] == "missing":
             problems.append(problem(doc, loc[:-1], f"missing required key '{loc[-1]}'"))
+        elif (hint := _parties_hint(doc, loc, err)) is not None:
+            problems.append(problem(doc, loc, hint, key=True))
         else:
             problems.append(problem(doc, loc, message_of(err)))
     return problems
+
+
+def _node_at(doc: Doc, loc: KeyPath) -> Any:
+    """What the file holds at loc (None where the path leads nowhere)."""
+    node: Any = doc.data
+    for part in loc:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _form_of(doc: Doc, name: object) -> str | None:
+    """The form ('meeting', 'mediation', ...) of the event type called name: a built-in one's,
+    or the `form:` a file's own type declares; None when unknown."""
+    if not isinstance(name, str):
+        return None
+    kind = named_types().get(name)
+    if kind is not None:
+        return str(kind.form)
+    own = doc.data.get("event_types")
+    entry = own.get(name) if isinstance(own, dict) else None
+    form = entry.get("form") if isinstance(entry, dict) else None
+    return form if isinstance(form, str) else None
+
+
+def _parties_hint(doc: Doc, loc: KeyPath, err: Mapping[str, Any]) -> str | None:
+    """For a list written as the `target:` of a meeting or mediation, what to write instead
+    (`parties:`); None for any other problem."""
+    if not loc or loc[-1] != "target" or not isinstance(err.get("input"), list):
+        return None
+    event = _node_at(doc, loc[:-1])
+    if not isinstance(event, dict):
+        return None
+    name = event.get("type")
+    form = event.get("form") if "cameo" in event else _form_of(doc, name)
+    name = name if isinstance(name, str) else "this event"
+    if form == str(Form.MEDIATION):
+        return f"{name} takes parties: [A, B] (a mediation acts on two parties), not target:"
+    if form == str(Form.MEETING):
+        return (
+            f"{name} takes parties: [A, B, ...] (a meeting joins the actor and its parties), "
+            "not target:"
+        )
+    return None
 
 
 def message_of(err: Mapping[str, Any]) -> str:

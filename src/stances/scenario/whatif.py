@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import io
-import itertools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,24 +17,25 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
-from stances.errors import Position, Problem, ScenarioError, shown, suggest
+from stances.errors import Position, Problem, ScenarioError, shown, suggest, suggestions
 from stances.scenario.document import (
     MAX_FILE_BYTES,
     Doc,
     KeyPath,
     file_problem,
+    nearest_file,
     plain,
     problem,
     read_yaml,
     yaml_reader,
 )
 from stances.scenario.keys import MERGED_SECTIONS, settable_path
+from stances.scenario.library import shipped, shipped_names
 from stances.scenario.models import SECTIONS, expand_shorthand
 
 WHAT_IF_KEYS = ("extends", "remove", "add", "replace", "set")
 MAX_EXTENDS = 32  # `extends:` steps from a file to the root of its chain
 MAX_CHAIN_BYTES = 4 * MAX_FILE_BYTES  # a file and all it extends, together
-MAX_LISTED = 1000  # entries of a folder looked at to suggest the file meant by `extends:`
 
 
 def _event_index(doc: Doc) -> dict[str, int]:
@@ -126,25 +126,40 @@ def _parent_of(child: Doc, seen: list[str]) -> tuple[Path, Problem | None]:
     why = file_problem(parent_path)
     if why == "no such file":
         message = f"no such file: {parent_path} (paths are relative to this file)"
-        return parent_path, problem(child, ("extends",), message + _nearest_file(parent_path, ref))
+        return parent_path, problem(child, ("extends",), message + _meant(parent_path, ref))
     if why is not None:
         return parent_path, problem(child, ("extends",), f"{parent_path}: {why}")
     return parent_path, None
 
 
-def _nearest_file(missing: Path, ref: str) -> str:
-    """' (did you mean 'article.yaml'?)' for the closest .yaml/.yml name in missing's folder
-    (the first MAX_LISTED entries of the folder; none when it cannot be listed)."""
+def _meant(missing: Path, ref: str) -> str:
+    """What a missing parent may be: the shipped scenario of that name (written as `extends:`
+    reaches it from missing's folder), else the closest files in that folder, else the closest
+    shipped scenario; '' when nothing is close."""
+    names = shipped_names()
+    if missing.name in names:
+        where = _written_from(missing.parent, shipped(missing.name))
+        return f"; {missing.name} is a scenario shipped with stances: write extends: {where}"
+    near = nearest_file(missing, ref)
+    if near:
+        return near
+    stems = {Path(name).stem: name for name in names}
+    found = suggestions(missing.stem, stems) if missing.suffix in (".yaml", ".yml", "") else []
+    if not found:
+        return ""
+    where = _written_from(missing.parent, shipped(stems[found[0]]))
+    return f" (did you mean the shipped scenario {stems[found[0]]}? write extends: {where})"
+
+
+def _written_from(folder: Path, path: Path) -> str:
+    """path as `extends:` in a file of folder may write it: relative to folder, or absolute
+    when that is shorter (or no relative path exists, as across Windows drives)."""
+    absolute = str(path.resolve())
     try:
-        entries = itertools.islice(os.scandir(missing.parent), MAX_LISTED)
-        names = [e.name for e in entries if e.name.endswith((".yaml", ".yml"))]
-    except OSError:
-        return ""
-    hint = suggest(missing.name, names)
-    if not hint:
-        return ""
-    name = hint.removeprefix(" (did you mean '").removesuffix("'?)")
-    return f" (did you mean '{ref[: len(ref) - len(missing.name)]}{name}'?)"
+        relative = os.path.relpath(absolute, folder.resolve())
+    except ValueError:
+        return absolute
+    return relative if len(relative) <= len(absolute) else absolute
 
 
 def _misspelt_what_if(doc: Doc) -> list[Problem]:
@@ -152,8 +167,9 @@ def _misspelt_what_if(doc: Doc) -> list[Problem]:
     known = (*SECTIONS, *WHAT_IF_KEYS)
     problems = []
     for key in doc.data:
-        hint = suggest(key, known) if key not in known else ""
-        if any(hint == f" (did you mean '{k}'?)" for k in WHAT_IF_KEYS):
+        best = suggestions(key, known)[:1] if key not in known else []
+        if best and best[0] in WHAT_IF_KEYS:
+            hint = suggest(key, known)
             problems.append(problem(doc, (key,), f"unknown key '{key}'{hint}", key=True))
     return problems
 
