@@ -160,7 +160,9 @@ def test_the_difference_figure_draws_paired_bands(tmp_path):
         ["ref", "var"], [fake({("A", "B"): ref}), fake({("A", "B"): ref + 0.3})]
     )
     fig = plots.difference_figure(comparison, [("A", "B")], 0.05)
-    assert fig._suptitle is not None and "paired differences" in fig._suptitle.get_text()
+    assert fig._suptitle is not None and "paired differences" in fig._suptitle.get_text().replace(
+        "\n", " "
+    )
     ax = fig.axes[0]
     assert len(ax.collections) == 2  # the 50 % and 90 % bands around the median difference
     line = next(x for x in ax.get_lines() if x.get_label() == "var")
