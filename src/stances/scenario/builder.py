@@ -20,7 +20,7 @@ import numpy as np
 
 from stances.catalogue import EventType, Form, cameo_table, cameo_type, named_types
 from stances.distributions import Distribution, number_date
-from stances.errors import Position, Problem, ScenarioError, suggest
+from stances.errors import Position, Problem, ScenarioError, shown, suggest
 from stances.scenario.document import Doc, KeyPath, problem
 from stances.scenario.models import (
     ACTOR_ID,
@@ -335,7 +335,7 @@ class Builder:
                 self.problems.append(
                     self._problem(
                         (*path, "repertoire", k),
-                        f"unknown event type '{name}'" + suggest(name, known),
+                        f"unknown event type {shown(name)}" + suggest(name, known),
                     )
                 )
         allowed = set(policy.repertoire or REACTIVE_REPERTOIRE)
@@ -602,7 +602,7 @@ class Builder:
             self.problems.append(
                 self._problem(
                     (*path, "type"),
-                    f"unknown event type '{spec.type}'"
+                    f"unknown event type {shown(str(spec.type))}"
                     + suggest(str(spec.type), known)
                     + "; `stances events` lists them",
                 )
