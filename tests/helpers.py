@@ -1,4 +1,5 @@
-"""Helpers the test modules share: writing files, and finding where a problem is reported."""
+"""Helpers the test modules share: writing files, finding where a problem is reported, and
+the headless browser the report and app tests use."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from ruamel.yaml import YAML
 from stances import ScenarioError, load_scenario
 from stances.errors import Position, Problem
 from stances.scenario.observations import Observation
+
+# Debian's chromium (.ci/run installs it), started as the browser tests start it
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
 
 def write(directory: Path, name: str, text: str) -> Path:

@@ -16,6 +16,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pytest
 import solara
+from helpers import CHROMIUM, CHROMIUM_ARGS
 
 from stances import app, plots
 from stances.api import result_of
@@ -23,15 +24,7 @@ from stances.cli import main
 from stances.engine.model import StanceModel
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SERVE = "import sys; from stances.cli import main; sys.exit(main())"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 
 def test_model_params_start_at_the_files_values():

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CHROMIUM, CHROMIUM_ARGS
 
 from stances import api
 from stances.cli import main
 from stances.report import SECTIONS, comments_of
-
-CHROMIUM = "/usr/bin/chromium"
 
 SCENARIO = """\
 # What happens to India and Pakistan after a visit? <b>bold</b>
@@ -234,14 +233,7 @@ def test_chromium_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
     )
     page = api.save_report(run_dir, tmp_path / "report.html").resolve()
     shot = tmp_path / "shot.png"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    flags = [*CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'profile'}"]
     subprocess.run(
         [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
         capture_output=True,
@@ -354,14 +346,6 @@ def test_a_comparison_names_the_events_that_differ_by_their_labels(
         assert f'removed {html.escape(labels[ident])} <span class="id">({ident})</span>' in changes
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
-
 # the right edge of every table, figure and heading past the right edge of the body's content
 OVERFLOW = """() => {
   const body = document.body.getBoundingClientRect();
@@ -387,7 +371,7 @@ def test_an_uncertain_runs_report_fits_the_page_with_no_console_errors(
     run = api.save(api.run(source, members=8), tmp_path / "run")
     page_file = api.save_report(run, tmp_path / "report.html").resolve()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 1000})
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
